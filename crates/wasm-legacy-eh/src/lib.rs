@@ -1,0 +1,1 @@
+//! Legacy exception handling → standard exnref (skeleton, filled in next).
