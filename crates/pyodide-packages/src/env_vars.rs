@@ -1,0 +1,20 @@
+//! The environment variables this crate reads, in one place.
+
+/// Path or URL of a Pyodide npm tarball to use instead of running
+/// `npm pack`. A directory is searched for `pyodide-<version>.tgz`; a URL
+/// may contain `{version}`, which is replaced by the version being fetched.
+pub const PYODIDE_DIST: &str = "PYODIDE_DIST";
+
+/// The cache directory of pyworkerd (distributions go to
+/// `$PYWORKERD_CACHE/pyodide/<version>/`). When unset, the user's cache
+/// directory is used.
+pub const PYWORKERD_CACHE: &str = "PYWORKERD_CACHE";
+
+/// The XDG base directory for caches, honoured on Linux and other Unixes.
+pub const XDG_CACHE_HOME: &str = "XDG_CACHE_HOME";
+
+/// The user's home directory, the fallback for the cache directory.
+pub const HOME: &str = "HOME";
+
+/// The per-user application data directory on Windows.
+pub const LOCALAPPDATA: &str = "LOCALAPPDATA";
