@@ -213,8 +213,10 @@ impl VfsBuilder {
     /// A file system with only an empty root directory and no open descriptors.
     pub fn build_empty(self) -> Vfs {
         let now = self.clock.now();
+        let mut nodes = NodeTable::new(now);
+        nodes.open_ref(ROOT_INO); // held by the cwd
         Vfs {
-            nodes: NodeTable::new(now),
+            nodes,
             mounts: vec![Mount {
                 kind: MountKind::Memory,
                 readonly: false,
