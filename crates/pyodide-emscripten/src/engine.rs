@@ -1,0 +1,119 @@
+//! The one wasmtime configuration Pyodide modules are compiled and run with.
+//!
+//! Everything that changes generated code goes through [`EngineSettings`], so
+//! the engine fingerprint (see [`engine_fingerprint`]) that keys the module
+//! cache covers it.
+
+use std::hash::{Hash, Hasher};
+
+use sha2::{Digest, Sha256};
+use wasmtime::{Config, Engine, OptLevel};
+
+use crate::{Error, boxed};
+
+/// Knobs of the engine. The defaults are what the runtime uses.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct EngineSettings {
+    /// Largest native stack, in bytes, that wasm frames may use before a
+    /// stack-exhaustion trap. The thread running wasm needs more than this.
+    pub max_wasm_stack: usize,
+    /// Cranelift optimisation: `true` optimises for speed (the default),
+    /// `false` compiles without optimisation (faster compile, slower code).
+    pub optimize: bool,
+}
+
+impl Default for EngineSettings {
+    fn default() -> Self {
+        EngineSettings {
+            max_wasm_stack: 16 << 20,
+            optimize: true,
+        }
+    }
+}
+
+/// Creates the engine: standard exceptions (the legacy form is translated
+/// away before compiling), reference types and GC (Pyodide uses `externref`
+/// tables; `exnref` values live on the GC heap), copy-on-write memory images.
+pub fn new_engine(settings: &EngineSettings) -> Result<Engine, Error> {
+    let mut config = Config::new();
+    config
+        .wasm_exceptions(true)
+        .wasm_reference_types(true)
+        .wasm_function_references(true)
+        .wasm_gc(true)
+        .wasm_multi_value(true)
+        .wasm_bulk_memory(true)
+        .memory_init_cow(true)
+        .parallel_compilation(true)
+        .max_wasm_stack(settings.max_wasm_stack)
+        // wasmtime checks the wasm stack against the async stack even when
+        // async support is unused; keep the latter the larger one.
+        .async_stack_size(settings.max_wasm_stack + (1 << 20))
+        .cranelift_opt_level(if settings.optimize {
+            OptLevel::Speed
+        } else {
+            OptLevel::None
+        });
+    Engine::new(&config).map_err(|e| Error::Engine(boxed(e)))
+}
+
+/// Revision of the pipeline between the input wasm and what wasmtime
+/// compiles (today: the legacy exception-handling translation). Bump it when
+/// the translation changes its output, so stale artifacts are not reused.
+pub const PIPELINE_REVISION: u32 = 1;
+
+/// A stable digest of everything that affects compiled code: wasmtime's own
+/// compatibility hash of `engine` (target, Cranelift flags, tunables, wasm
+/// features, wasmtime version), the settings it was made from, this crate's
+/// version and [`PIPELINE_REVISION`].
+pub fn engine_fingerprint(engine: &Engine, settings: &EngineSettings) -> [u8; 32] {
+    let mut hasher = Sha256Hasher(Sha256::new());
+    engine.precompile_compatibility_hash().hash(&mut hasher);
+    settings.hash(&mut hasher);
+    env!("CARGO_PKG_VERSION").hash(&mut hasher);
+    PIPELINE_REVISION.hash(&mut hasher);
+    hasher.0.finalize().into()
+}
+
+/// Feeds `Hash` output into SHA-256 so the fingerprint does not depend on
+/// std's unspecified `DefaultHasher` algorithm.
+struct Sha256Hasher(Sha256);
+
+impl Hasher for Sha256Hasher {
+    fn write(&mut self, bytes: &[u8]) {
+        self.0.update(bytes);
+    }
+
+    fn finish(&self) -> u64 {
+        let digest = self.0.clone().finalize();
+        u64::from_le_bytes(digest[..8].try_into().expect("sha256 is 32 bytes"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fingerprint_is_stable_and_tracks_settings() {
+        let fingerprint = |settings: &EngineSettings| {
+            engine_fingerprint(&new_engine(settings).unwrap(), settings)
+        };
+        let default = EngineSettings::default();
+        assert_eq!(fingerprint(&default), fingerprint(&default));
+        assert_ne!(
+            fingerprint(&default),
+            fingerprint(&EngineSettings {
+                optimize: false,
+                ..default.clone()
+            })
+        );
+        assert_ne!(
+            fingerprint(&default),
+            fingerprint(&EngineSettings {
+                max_wasm_stack: 1 << 20,
+                ..default.clone()
+            })
+        );
+    }
+}

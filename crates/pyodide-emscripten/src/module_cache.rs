@@ -1,0 +1,576 @@
+//! The compiled-module cache: translate and compile a wasm module once, then
+//! map the compiled artifact from disk on every later start.
+//!
+//! An entry is two files named after the key — the SHA-256 of the *input*
+//! wasm and the engine fingerprint ([`crate::engine::engine_fingerprint`]):
+//!
+//! - `<key>.cwasm`: the artifact exactly as `Module::serialize` wrote it, so
+//!   `Module::deserialize_file` can `mmap` it;
+//! - `<key>.sum`: a 100-byte record (magic, format version, fingerprint,
+//!   input hash, artifact length, XXH3-64 of the artifact, XXH3-64 of the
+//!   record itself).
+//!
+//! An artifact is handed to wasmtime only after its length and checksum match
+//! the record, so a truncated, corrupt or foreign file is rebuilt, never
+//! trusted. Both files are written under a unique temporary name and renamed
+//! into place, so concurrent writers and interrupted writes leave either a
+//! complete entry or a mismatch that the next load rebuilds. Files are never
+//! modified in place, which keeps the `deserialize_file` contract (the mapped
+//! file must not change while the module lives): a rebuild renames a new file
+//! over the name and the old mapping keeps the old inode.
+#![allow(unsafe_code)] // mmap of cache files and Module::deserialize_file; see the SAFETY comments
+
+use std::fs;
+use std::io::{self, Write};
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use sha2::{Digest, Sha256};
+use wasmtime::{Engine, Module};
+use xxhash_rust::xxh3::xxh3_64;
+
+use crate::engine::{EngineSettings, engine_fingerprint, new_engine};
+use crate::{Error, boxed};
+
+const SUM_MAGIC: &[u8; 8] = b"PYWKCWM\0";
+const SUM_FORMAT: u32 = 1;
+const SUM_LEN: usize = 8 + 4 + 32 + 32 + 8 + 8 + 8;
+
+/// An engine plus a directory of compiled artifacts for it.
+#[derive(Debug, Clone)]
+pub struct ModuleCache {
+    engine: Engine,
+    settings: EngineSettings,
+    fingerprint: [u8; 32],
+    dir: PathBuf,
+}
+
+/// A module ready to instantiate, and how it was obtained.
+#[derive(Debug)]
+pub struct LoadedModule {
+    /// The compiled module.
+    pub module: Module,
+    /// Whether it came from the cache or was compiled now.
+    pub outcome: CacheOutcome,
+    /// Where its artifact lives (or would have been stored).
+    pub artifact: PathBuf,
+}
+
+/// How [`ModuleCache::load`] obtained a module.
+#[derive(Debug)]
+pub enum CacheOutcome {
+    /// The artifact was found, verified and mapped.
+    Hit,
+    /// The module was translated and compiled now.
+    Compiled {
+        /// Why a cached artifact was not used, when one existed.
+        rebuilt_because: Option<RebuildReason>,
+        /// Time spent in the legacy exception-handling translation.
+        translate: Duration,
+        /// Time spent in Cranelift.
+        compile: Duration,
+        /// `None` when the artifact was stored; the error when storing failed
+        /// (the module is still usable, the next start compiles again).
+        store_error: Option<Error>,
+    },
+}
+
+/// Why a cache entry that existed was rebuilt.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RebuildReason {
+    /// The artifact exists but its checksum record does not.
+    MissingChecksum,
+    /// The checksum record is damaged or of another format.
+    BadChecksumRecord,
+    /// The record belongs to another input or another engine.
+    ForeignRecord,
+    /// The artifact's length differs from the record's.
+    Truncated {
+        /// Length in the record.
+        expected: u64,
+        /// Length on disk.
+        actual: u64,
+    },
+    /// The artifact's content does not match the record's checksum.
+    ChecksumMismatch,
+    /// wasmtime refused the artifact (for example another wasmtime version).
+    Refused(String),
+}
+
+impl std::fmt::Display for RebuildReason {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            RebuildReason::MissingChecksum => write!(f, "its checksum record is missing"),
+            RebuildReason::BadChecksumRecord => write!(f, "its checksum record is damaged"),
+            RebuildReason::ForeignRecord => {
+                write!(f, "its checksum record belongs to another module or engine")
+            }
+            RebuildReason::Truncated { expected, actual } => {
+                write!(f, "it is {actual} bytes long, expected {expected}")
+            }
+            RebuildReason::ChecksumMismatch => write!(f, "its content does not match its checksum"),
+            RebuildReason::Refused(why) => write!(f, "wasmtime refused it: {why}"),
+        }
+    }
+}
+
+impl ModuleCache {
+    /// Creates the engine for `settings` and a cache of its artifacts in
+    /// `dir` (created on first store).
+    pub fn new(settings: EngineSettings, dir: impl Into<PathBuf>) -> Result<Self, Error> {
+        let engine = new_engine(&settings)?;
+        let fingerprint = engine_fingerprint(&engine, &settings);
+        Ok(ModuleCache {
+            engine,
+            settings,
+            fingerprint,
+            dir: dir.into(),
+        })
+    }
+
+    /// The engine every module of this cache is compiled for.
+    pub fn engine(&self) -> &Engine {
+        &self.engine
+    }
+
+    /// The settings the engine was made from.
+    pub fn settings(&self) -> &EngineSettings {
+        &self.settings
+    }
+
+    /// The directory holding the artifacts.
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    /// Where the artifact for an input with this SHA-256 lives.
+    pub fn artifact_path(&self, input_sha256: &[u8; 32]) -> PathBuf {
+        self.dir.join(format!("{}.cwasm", self.key(input_sha256)))
+    }
+
+    fn key(&self, input_sha256: &[u8; 32]) -> String {
+        format!(
+            "{}-{}",
+            hex::encode(input_sha256),
+            hex::encode(&self.fingerprint[..12])
+        )
+    }
+
+    /// Loads the module for `wasm` (named `name` in errors), compiling and
+    /// storing it on a miss. Hashes the input; see [`ModuleCache::load_file`]
+    /// to skip that for large files whose hash is already known.
+    pub fn load(&self, name: &str, wasm: &[u8]) -> Result<LoadedModule, Error> {
+        let sha256: [u8; 32] = Sha256::digest(wasm).into();
+        self.load_with(name, &sha256, || Ok(wasm.to_vec()))
+    }
+
+    /// Loads the module for the wasm file at `path`. When `sha256` is given
+    /// (for example from a verified distribution manifest) the file is read
+    /// only on a miss.
+    pub fn load_file(&self, path: &Path, sha256: Option<[u8; 32]>) -> Result<LoadedModule, Error> {
+        let read = || {
+            fs::read(path).map_err(|source| Error::ReadInput {
+                path: path.into(),
+                source,
+            })
+        };
+        let name = path.display().to_string();
+        match sha256 {
+            Some(sha256) => self.load_with(&name, &sha256, read),
+            None => self.load(&name, &read()?),
+        }
+    }
+
+    fn load_with(
+        &self,
+        name: &str,
+        sha256: &[u8; 32],
+        read_input: impl FnOnce() -> Result<Vec<u8>, Error>,
+    ) -> Result<LoadedModule, Error> {
+        let artifact = self.artifact_path(sha256);
+        let rebuilt_because = match self.load_cached(sha256, &artifact) {
+            Ok(Some(module)) => {
+                return Ok(LoadedModule {
+                    module,
+                    outcome: CacheOutcome::Hit,
+                    artifact,
+                });
+            }
+            Ok(None) => None,
+            Err(reason) => Some(reason),
+        };
+
+        let wasm = read_input()?;
+        let started = Instant::now();
+        let translated = wasm_legacy_eh::translate(&wasm).map_err(|source| Error::Translate {
+            name: name.to_owned(),
+            source,
+        })?;
+        let translate = started.elapsed();
+        let started = Instant::now();
+        let module = Module::new(&self.engine, &translated).map_err(|e| Error::Compile {
+            name: name.to_owned(),
+            source: boxed(e),
+        })?;
+        let compile = started.elapsed();
+        let store_error = self.store(sha256, &artifact, &module).err();
+        Ok(LoadedModule {
+            module,
+            outcome: CacheOutcome::Compiled {
+                rebuilt_because,
+                translate,
+                compile,
+                store_error,
+            },
+            artifact,
+        })
+    }
+
+    /// `Ok(None)`: nothing cached. `Err(reason)`: something was cached but
+    /// cannot be used.
+    fn load_cached(
+        &self,
+        sha256: &[u8; 32],
+        artifact: &Path,
+    ) -> Result<Option<Module>, RebuildReason> {
+        let record = match fs::read(artifact.with_extension("sum")) {
+            Ok(bytes) => bytes,
+            Err(_) if !artifact.exists() => return Ok(None),
+            Err(_) => return Err(RebuildReason::MissingChecksum),
+        };
+        let record = SumRecord::decode(&record).ok_or(RebuildReason::BadChecksumRecord)?;
+        if record.fingerprint != self.fingerprint || record.input_sha256 != *sha256 {
+            return Err(RebuildReason::ForeignRecord);
+        }
+        let file = match fs::File::open(artifact) {
+            Ok(file) => file,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => {
+                return Err(RebuildReason::Truncated {
+                    expected: record.artifact_len,
+                    actual: 0,
+                });
+            }
+            Err(e) => return Err(RebuildReason::Refused(e.to_string())),
+        };
+        let actual = file
+            .metadata()
+            .map_err(|e| RebuildReason::Refused(e.to_string()))?
+            .len();
+        if actual != record.artifact_len {
+            return Err(RebuildReason::Truncated {
+                expected: record.artifact_len,
+                actual,
+            });
+        }
+        // SAFETY: the map is read-only and only hashed. Cache files are never
+        // modified in place (writers rename new files over the name), so the
+        // bytes cannot change under us; if someone does so anyway, the hash
+        // mismatches and the entry is rebuilt.
+        let map = unsafe { memmap2::Mmap::map(&file) }
+            .map_err(|e| RebuildReason::Refused(e.to_string()))?;
+        if xxh3_64(&map) != record.artifact_xxh3 {
+            return Err(RebuildReason::ChecksumMismatch);
+        }
+        drop(map);
+        // SAFETY: the file's length and XXH3 checksum match the record that
+        // was written, under a fresh name, right after `Module::serialize`
+        // produced these exact bytes for this engine fingerprint, so it is a
+        // precompiled module for a compatible engine. Cache files are never
+        // modified in place, so the mapped file stays unchanged for the
+        // module's lifetime.
+        unsafe { Module::deserialize_file(&self.engine, artifact) }
+            .map(Some)
+            .map_err(|e| RebuildReason::Refused(format!("{e:#}")))
+    }
+
+    fn store(&self, sha256: &[u8; 32], artifact: &Path, module: &Module) -> Result<(), Error> {
+        let cache_error = |path: &Path| {
+            let path = path.to_owned();
+            move |source| Error::CacheWrite { path, source }
+        };
+        fs::create_dir_all(&self.dir).map_err(cache_error(&self.dir))?;
+        let bytes = module.serialize().map_err(|e| Error::CacheWrite {
+            path: artifact.to_owned(),
+            source: io::Error::other(format!("{e:#}")),
+        })?;
+        let record = SumRecord {
+            fingerprint: self.fingerprint,
+            input_sha256: *sha256,
+            artifact_len: bytes.len() as u64,
+            artifact_xxh3: xxh3_64(&bytes),
+        };
+        write_atomically(artifact, &bytes).map_err(cache_error(artifact))?;
+        let sum = artifact.with_extension("sum");
+        write_atomically(&sum, &record.encode()).map_err(cache_error(&sum))
+    }
+}
+
+/// Writes `bytes` to a unique temporary file beside `path`, then renames it
+/// over `path`. On failure the temporary file is removed.
+fn write_atomically(path: &Path, bytes: &[u8]) -> io::Result<()> {
+    let file_name = path.file_name().and_then(|n| n.to_str()).unwrap_or("entry");
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.subsec_nanos())
+        .unwrap_or(0);
+    let temp = path.with_file_name(format!(".{file_name}.tmp-{}-{nanos}", std::process::id()));
+    let result = (|| {
+        let mut file = fs::File::create_new(&temp)?;
+        file.write_all(bytes)?;
+        file.sync_data()?;
+        fs::rename(&temp, path)
+    })();
+    if result.is_err() {
+        let _ = fs::remove_file(&temp);
+    }
+    result
+}
+
+struct SumRecord {
+    fingerprint: [u8; 32],
+    input_sha256: [u8; 32],
+    artifact_len: u64,
+    artifact_xxh3: u64,
+}
+
+impl SumRecord {
+    fn encode(&self) -> Vec<u8> {
+        let mut out = Vec::with_capacity(SUM_LEN);
+        out.extend_from_slice(SUM_MAGIC);
+        out.extend_from_slice(&SUM_FORMAT.to_le_bytes());
+        out.extend_from_slice(&self.fingerprint);
+        out.extend_from_slice(&self.input_sha256);
+        out.extend_from_slice(&self.artifact_len.to_le_bytes());
+        out.extend_from_slice(&self.artifact_xxh3.to_le_bytes());
+        let self_check = xxh3_64(&out);
+        out.extend_from_slice(&self_check.to_le_bytes());
+        out
+    }
+
+    fn decode(bytes: &[u8]) -> Option<SumRecord> {
+        if bytes.len() != SUM_LEN || &bytes[..8] != SUM_MAGIC {
+            return None;
+        }
+        let (body, self_check) = bytes.split_at(SUM_LEN - 8);
+        if xxh3_64(body) != u64::from_le_bytes(self_check.try_into().ok()?) {
+            return None;
+        }
+        if u32::from_le_bytes(body[8..12].try_into().ok()?) != SUM_FORMAT {
+            return None;
+        }
+        Some(SumRecord {
+            fingerprint: body[12..44].try_into().ok()?,
+            input_sha256: body[44..76].try_into().ok()?,
+            artifact_len: u64::from_le_bytes(body[76..84].try_into().ok()?),
+            artifact_xxh3: u64::from_le_bytes(body[84..92].try_into().ok()?),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use wasmtime::{Instance, Store};
+
+    const WAT: &str = r#"(module (func (export "answer") (result i32) i32.const 42))"#;
+
+    fn cache(dir: &Path) -> ModuleCache {
+        ModuleCache::new(EngineSettings::default(), dir).unwrap()
+    }
+
+    fn answer(cache: &ModuleCache, module: &Module) -> i32 {
+        let mut store = Store::new(cache.engine(), ());
+        let instance = Instance::new(&mut store, module, &[]).unwrap();
+        let f = instance
+            .get_typed_func::<(), i32>(&mut store, "answer")
+            .unwrap();
+        f.call(&mut store, ()).unwrap()
+    }
+
+    fn rebuilt_because(loaded: &LoadedModule) -> Option<&RebuildReason> {
+        match &loaded.outcome {
+            CacheOutcome::Compiled {
+                rebuilt_because,
+                store_error,
+                ..
+            } => {
+                assert!(store_error.is_none(), "{store_error:?}");
+                rebuilt_because.as_ref()
+            }
+            CacheOutcome::Hit => panic!("expected a compile, got a cache hit"),
+        }
+    }
+
+    /// Loads once more and checks the repaired entry is now a usable hit.
+    fn assert_hit(cache: &ModuleCache, wasm: &[u8]) {
+        let loaded = cache.load("answer", wasm).unwrap();
+        assert!(
+            matches!(loaded.outcome, CacheOutcome::Hit),
+            "{:?}",
+            loaded.outcome
+        );
+        assert_eq!(answer(cache, &loaded.module), 42);
+    }
+
+    #[test]
+    fn miss_compiles_and_stores_then_hits() {
+        let dir = tempfile::tempdir().unwrap();
+        let cache = cache(dir.path());
+        let wasm = wat::parse_str(WAT).unwrap();
+        let first = cache.load("answer", &wasm).unwrap();
+        assert_eq!(rebuilt_because(&first), None);
+        assert_eq!(answer(&cache, &first.module), 42);
+        assert!(first.artifact.exists());
+        assert!(first.artifact.with_extension("sum").exists());
+        assert_hit(&cache, &wasm);
+    }
+
+    fn damaged(damage: impl FnOnce(&Path)) -> RebuildReason {
+        let dir = tempfile::tempdir().unwrap();
+        let cache = cache(dir.path());
+        let wasm = wat::parse_str(WAT).unwrap();
+        let artifact = cache.load("answer", &wasm).unwrap().artifact;
+        damage(&artifact);
+        let loaded = cache.load("answer", &wasm).unwrap();
+        let reason = rebuilt_because(&loaded)
+            .cloned()
+            .expect("damage must be noticed");
+        assert_eq!(answer(&cache, &loaded.module), 42);
+        assert_hit(&cache, &wasm);
+        reason
+    }
+
+    #[test]
+    fn truncated_artifact_is_rebuilt() {
+        let reason = damaged(|artifact| {
+            let bytes = fs::read(artifact).unwrap();
+            fs::write(artifact, &bytes[..bytes.len() / 2]).unwrap();
+        });
+        assert!(
+            matches!(reason, RebuildReason::Truncated { .. }),
+            "{reason:?}"
+        );
+    }
+
+    #[test]
+    fn flipped_byte_is_rebuilt() {
+        let reason = damaged(|artifact| {
+            let mut bytes = fs::read(artifact).unwrap();
+            let middle = bytes.len() / 2;
+            bytes[middle] ^= 0x40;
+            fs::write(artifact, &bytes).unwrap();
+        });
+        assert_eq!(reason, RebuildReason::ChecksumMismatch);
+    }
+
+    #[test]
+    fn missing_or_damaged_record_is_rebuilt() {
+        let reason = damaged(|artifact| fs::remove_file(artifact.with_extension("sum")).unwrap());
+        assert_eq!(reason, RebuildReason::MissingChecksum);
+        let reason = damaged(|artifact| {
+            let sum = artifact.with_extension("sum");
+            let mut bytes = fs::read(&sum).unwrap();
+            bytes[20] ^= 1;
+            fs::write(&sum, &bytes).unwrap();
+        });
+        assert_eq!(reason, RebuildReason::BadChecksumRecord);
+    }
+
+    #[test]
+    fn entry_of_another_module_is_rebuilt() {
+        let dir = tempfile::tempdir().unwrap();
+        let cache = cache(dir.path());
+        let other = wat::parse_str(r#"(module (func (export "answer") (result i32) i32.const 7))"#);
+        let other = cache.load("other", &other.unwrap()).unwrap().artifact;
+        let wasm = wat::parse_str(WAT).unwrap();
+        let sha256: [u8; 32] = Sha256::digest(&wasm).into();
+        let ours = cache.artifact_path(&sha256);
+        fs::copy(&other, &ours).unwrap();
+        fs::copy(other.with_extension("sum"), ours.with_extension("sum")).unwrap();
+        let loaded = cache.load("answer", &wasm).unwrap();
+        assert_eq!(
+            rebuilt_because(&loaded),
+            Some(&RebuildReason::ForeignRecord)
+        );
+        assert_eq!(answer(&cache, &loaded.module), 42);
+    }
+
+    /// An artifact of an incompatible engine, with a record that vouches for
+    /// its bytes, is still refused by wasmtime's own header check.
+    #[test]
+    fn stale_artifact_from_other_engine_is_rebuilt() {
+        let dir = tempfile::tempdir().unwrap();
+        let cache = cache(dir.path());
+        let wasm = wat::parse_str(WAT).unwrap();
+        let sha256: [u8; 32] = Sha256::digest(&wasm).into();
+        // Other memory tunables: wasmtime's header check rejects the artifact.
+        let mut other = wasmtime::Config::new();
+        other.memory_reservation(1 << 24);
+        let other_engine = Engine::new(&other).unwrap();
+        let stale = Module::new(&other_engine, &wasm)
+            .unwrap()
+            .serialize()
+            .unwrap();
+        let artifact = cache.artifact_path(&sha256);
+        fs::create_dir_all(cache.dir()).unwrap();
+        fs::write(&artifact, &stale).unwrap();
+        let record = SumRecord {
+            fingerprint: cache.fingerprint,
+            input_sha256: sha256,
+            artifact_len: stale.len() as u64,
+            artifact_xxh3: xxh3_64(&stale),
+        };
+        fs::write(artifact.with_extension("sum"), record.encode()).unwrap();
+        let loaded = cache.load("answer", &wasm).unwrap();
+        let reason = rebuilt_because(&loaded).cloned();
+        assert!(
+            matches!(reason, Some(RebuildReason::Refused(_))),
+            "{reason:?}"
+        );
+        assert_hit(&cache, &wasm);
+    }
+
+    #[test]
+    fn concurrent_fills_leave_a_valid_entry() {
+        let dir = tempfile::tempdir().unwrap();
+        let wasm = wat::parse_str(WAT).unwrap();
+        std::thread::scope(|scope| {
+            for _ in 0..6 {
+                scope.spawn(|| {
+                    let cache = cache(dir.path());
+                    let loaded = cache.load("answer", &wasm).unwrap();
+                    assert_eq!(answer(&cache, &loaded.module), 42);
+                });
+            }
+        });
+        assert_hit(&cache(dir.path()), &wasm);
+        let leftovers: Vec<_> = fs::read_dir(dir.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name().into_string().unwrap())
+            .filter(|name| name.contains(".tmp-"))
+            .collect();
+        assert!(
+            leftovers.is_empty(),
+            "temporary files left behind: {leftovers:?}"
+        );
+    }
+
+    #[test]
+    fn unwritable_cache_still_yields_a_module() {
+        let dir = tempfile::tempdir().unwrap();
+        let blocker = dir.path().join("not-a-dir");
+        fs::write(&blocker, b"").unwrap();
+        let cache = cache(&blocker.join("modules"));
+        let loaded = cache.load("answer", &wat::parse_str(WAT).unwrap()).unwrap();
+        match &loaded.outcome {
+            CacheOutcome::Compiled {
+                store_error: Some(Error::CacheWrite { path, .. }),
+                ..
+            } => {
+                assert_eq!(path, &blocker.join("modules"));
+            }
+            other => panic!("expected a store error, got {other:?}"),
+        }
+        assert_eq!(answer(&cache, &loaded.module), 42);
+    }
+}
