@@ -150,11 +150,7 @@ pub(crate) fn npm_pack(
     let stderr = String::from_utf8_lossy(&output.stderr);
     if !output.status.success() {
         // With --json, npm reports errors as JSON on stdout; look at both.
-        let detail = last_lines(if stderr.trim().is_empty() {
-            &stdout
-        } else {
-            &stderr
-        });
+        let detail = npm_failure_detail(&stdout, &stderr);
         if is_network_failure(&stderr) || is_network_failure(&stdout) {
             return Err(Error::Unreachable {
                 from: command,
@@ -189,6 +185,51 @@ pub(crate) fn is_network_failure(npm_output: &str) -> bool {
     NETWORK_ERROR_CODES
         .iter()
         .any(|code| npm_output.contains(code))
+}
+
+/// What to tell the user about a failed `npm pack --json`: the summary of
+/// the JSON error report on stdout when there is one, else the last lines of
+/// stderr without stack frames; plus where npm wrote its full log.
+pub(crate) fn npm_failure_detail(stdout: &str, stderr: &str) -> String {
+    let report = serde_json::from_str::<serde_json::Value>(stdout).ok();
+    let error = report.as_ref().and_then(|report| report.get("error"));
+    let summary = error.and_then(|error| {
+        let summary = error.get("summary")?.as_str()?.trim();
+        let code = error.get("code").and_then(|code| code.as_str());
+        let detail = error.get("detail").and_then(|detail| detail.as_str());
+        let mut text = match code {
+            Some(code) if !summary.contains(code) => format!("{code}: {summary}"),
+            _ => summary.to_owned(),
+        };
+        if let Some(detail) = detail.map(str::trim).filter(|detail| !detail.is_empty()) {
+            text.push_str("\n  ");
+            text.push_str(detail);
+        }
+        Some(text)
+    });
+    let Some(mut summary) = summary.filter(|summary| !summary.is_empty()) else {
+        let without_frames: String = stderr
+            .lines()
+            .filter(|line| {
+                let body = line.trim_start_matches("npm error").trim_start();
+                !body.starts_with("at ") && !line.trim().is_empty()
+            })
+            .map(|line| format!("{line}\n"))
+            .collect();
+        return last_lines(if without_frames.is_empty() {
+            stdout
+        } else {
+            &without_frames
+        });
+    };
+    if let Some(log) = stderr
+        .lines()
+        .find(|line| line.contains("A complete log of this run"))
+    {
+        summary.push_str("\n  ");
+        summary.push_str(log.trim());
+    }
+    summary
 }
 
 /// The last few non-empty lines of a command's output, for an error message.

@@ -763,6 +763,37 @@ fn npm_network_failures_are_recognised() {
 }
 
 #[test]
+fn npm_failure_detail_prefers_the_json_summary() {
+    let stdout = r#"{
+      "error": {
+        "code": "ECONNREFUSED",
+        "summary": "FetchError: request failed, reason: connect ECONNREFUSED 127.0.0.1:9",
+        "detail": "If you are behind a proxy, please make sure that the 'proxy' config is set properly."
+      }
+    }"#;
+    let stderr = "npm error code ECONNREFUSED\n\
+                  npm error     at ClientRequest.<anonymous> (index.js:130:14)\n\
+                  npm error A complete log of this run can be found in: /x/debug-0.log\n";
+    assert_eq!(
+        source::npm_failure_detail(stdout, stderr),
+        "FetchError: request failed, reason: connect ECONNREFUSED 127.0.0.1:9\n  \
+         If you are behind a proxy, please make sure that the 'proxy' config is set properly.\n  \
+         npm error A complete log of this run can be found in: /x/debug-0.log"
+    );
+    // Without a JSON report: stderr's last lines, stack frames left out.
+    assert_eq!(
+        source::npm_failure_detail("", stderr),
+        "npm error code ECONNREFUSED\n  \
+         npm error A complete log of this run can be found in: /x/debug-0.log"
+    );
+    let not_found = r#"{"error": {"code": "E404", "summary": "Not Found - pyodide@9.9.9"}}"#;
+    assert_eq!(
+        source::npm_failure_detail(not_found, ""),
+        "E404: Not Found - pyodide@9.9.9"
+    );
+}
+
+#[test]
 fn disk_full_names_the_directory() {
     let dir = Path::new("/cache/pyodide");
     let from_errno = write_error(
