@@ -177,8 +177,9 @@ pub fn ensure(
 
     fs::create_dir_all(&parent)
         .map_err(|e| write_error("create directory", &parent, &parent, e))?;
+    remove_stale_work_dirs(&parent, STALE_AFTER);
     let download = private_dir(&parent, "download", version)?;
-    let tarball = source::obtain(source, version, download.path(), progress)?;
+    let tarball = source::obtain(source, version, download.path(), &final_dir, progress)?;
 
     progress(Event::PhaseStarted(Phase::Verifying));
     let actual = sha512_of_file(&tarball.path)?;
@@ -266,6 +267,38 @@ fn use_cached(
                 remove_damaged(parent, final_dir, version)?;
             }
             Ok(None)
+        }
+    }
+}
+
+/// The names our work directories start with (see [`private_dir`]).
+const WORK_DIR_PREFIXES: &[&str] = &[".download-", ".extract-", ".damaged-"];
+
+/// Work directories untouched for this long were left by a process that was
+/// killed; no fetch takes a day.
+const STALE_AFTER: std::time::Duration = std::time::Duration::from_secs(24 * 60 * 60);
+
+/// Deletes work directories in `parent` older than `stale_after`. Best effort:
+/// failing to clean up never fails a fetch.
+fn remove_stale_work_dirs(parent: &Path, stale_after: std::time::Duration) {
+    let Ok(entries) = fs::read_dir(parent) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let name = entry.file_name();
+        let ours = name.to_str().is_some_and(|name| {
+            WORK_DIR_PREFIXES
+                .iter()
+                .any(|prefix| name.starts_with(prefix))
+        });
+        let stale = entry
+            .metadata()
+            .and_then(|metadata| metadata.modified())
+            .ok()
+            .and_then(|modified| modified.elapsed().ok())
+            .is_some_and(|age| age >= stale_after);
+        if ours && stale {
+            let _ = fs::remove_dir_all(entry.path());
         }
     }
 }

@@ -27,8 +27,12 @@ const MANIFEST_FORMAT: u32 = 1;
 /// cache directory plus `pyworkerd` (`$XDG_CACHE_HOME/pyworkerd`, else
 /// `~/.cache/pyworkerd`; `~/Library/Caches/pyworkerd` on macOS;
 /// `%LOCALAPPDATA%\pyworkerd` on Windows).
+///
+/// A relative `$PYWORKERD_CACHE` is made absolute against the current
+/// directory, so the paths handed out stay valid if it changes.
 pub fn cache_root() -> Result<PathBuf, Error> {
-    cache_root_from(|name| std::env::var_os(name), std::env::consts::OS)
+    let root = cache_root_from(|name| std::env::var_os(name), std::env::consts::OS)?;
+    Ok(std::path::absolute(&root).unwrap_or(root))
 }
 
 /// [`cache_root`] with the environment and the OS name given, for tests.

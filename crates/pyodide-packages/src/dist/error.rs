@@ -37,12 +37,19 @@ pub enum Error {
     )]
     NpmMissing,
 
-    /// The package registry or the download URL could not be reached.
+    /// The version is not cached and the package registry or the download
+    /// URL could not be reached.
     #[error(
-        "cannot reach the network through {from} (offline?); try again online or set \
-         {PYODIDE_DIST} to a local pyodide tarball: {detail}"
+        "pyodide {version} is not in the cache (\"{cache_dir}\") and the network cannot be \
+         reached through {from} (offline?); try again online or set {PYODIDE_DIST} to a local \
+         pyodide tarball: {detail}",
+        cache_dir = cache_dir.display()
     )]
     Unreachable {
+        /// The version being fetched.
+        version: String,
+        /// The directory the version would be cached in.
+        cache_dir: PathBuf,
         /// Where the tarball was to come from, e.g. `npm pack pyodide@314.0.7`.
         from: String,
         /// npm's last lines of output, or the connection error.

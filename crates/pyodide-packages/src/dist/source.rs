@@ -15,6 +15,10 @@ use crate::env_vars::PYODIDE_DIST;
 /// The npm package that holds the Pyodide distribution.
 pub const NPM_PACKAGE: &str = "pyodide";
 
+/// The npm executable; on Windows it is a batch file that `Command` finds
+/// only by its full name.
+const NPM_PROGRAM: &str = if cfg!(windows) { "npm.cmd" } else { "npm" };
+
 /// Where to get a Pyodide tarball when it is not cached.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Source {
@@ -91,17 +95,25 @@ pub(crate) struct Tarball {
 }
 
 /// Gets the tarball for `version` from `source`, downloading into
-/// `download_dir` (a fresh directory of ours) when it has to.
+/// `download_dir` (a fresh directory of ours) when it has to. `cache_dir`
+/// is where the version will be cached, for messages.
 pub(crate) fn obtain(
     source: &Source,
     version: &KnownVersion,
     download_dir: &Path,
+    cache_dir: &Path,
     progress: &mut dyn FnMut(Event),
 ) -> Result<Tarball, Error> {
     let from = source.describe(version);
     match source {
         Source::Npm => {
-            let path = npm_pack(OsStr::new("npm"), version, download_dir, progress)?;
+            let path = npm_pack(
+                OsStr::new(NPM_PROGRAM),
+                version,
+                download_dir,
+                cache_dir,
+                progress,
+            )?;
             Ok(Tarball {
                 path,
                 owned: true,
@@ -114,7 +126,14 @@ pub(crate) fn obtain(
             from,
         }),
         Source::Url(url) => {
-            let path = download(&url_for(url, version), &from, download_dir, progress)?;
+            let path = download(
+                &url_for(url, version),
+                version,
+                &from,
+                download_dir,
+                cache_dir,
+                progress,
+            )?;
             Ok(Tarball {
                 path,
                 owned: true,
@@ -130,6 +149,7 @@ pub(crate) fn npm_pack(
     program: &OsStr,
     version: &KnownVersion,
     dir: &Path,
+    cache_dir: &Path,
     progress: &mut dyn FnMut(Event),
 ) -> Result<PathBuf, Error> {
     let command = npm_command(version);
@@ -153,6 +173,8 @@ pub(crate) fn npm_pack(
         let detail = npm_failure_detail(&stdout, &stderr);
         if is_network_failure(&stderr) || is_network_failure(&stdout) {
             return Err(Error::Unreachable {
+                version: version.version.to_owned(),
+                cache_dir: cache_dir.to_path_buf(),
                 from: command,
                 detail,
             });
@@ -271,16 +293,22 @@ fn packed_file(json: &str, dir: &Path) -> Option<PathBuf> {
 /// How long to wait for a connection before calling the network unreachable.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(30);
 
+/// How long one read may wait for data before the download counts as stalled.
+const READ_TIMEOUT: Duration = Duration::from_secs(60);
+
 /// Downloads `url` into `dir`, reporting progress, and returns the file.
 pub(crate) fn download(
     url: &str,
+    version: &KnownVersion,
     from: &str,
     dir: &Path,
+    cache_dir: &Path,
     progress: &mut dyn FnMut(Event),
 ) -> Result<PathBuf, Error> {
     progress(Event::PhaseStarted(Phase::Downloading));
     let agent: ureq::Agent = ureq::Agent::config_builder()
         .timeout_connect(Some(CONNECT_TIMEOUT))
+        .timeout_per_read(Some(READ_TIMEOUT))
         .build()
         .into();
     let failed = |detail: String| Error::DownloadFailed {
@@ -290,6 +318,8 @@ pub(crate) fn download(
     let response = agent.get(url).call().map_err(|e| {
         if is_unreachable(&e) {
             Error::Unreachable {
+                version: version.version.to_owned(),
+                cache_dir: cache_dir.to_path_buf(),
                 from: from.to_owned(),
                 detail: e.to_string(),
             }

@@ -376,8 +376,10 @@ fn unreachable_url_is_reported_as_offline() {
     assert!(matches!(error, Error::Unreachable { .. }), "{error:?}");
     assert!(
         error.to_string().starts_with(&format!(
-            "cannot reach the network through URL \"{url}\" (offline?); try again online or set \
-             PYODIDE_DIST to a local pyodide tarball: "
+            "pyodide {TEST_VERSION} is not in the cache (\"{}\") and the network cannot be \
+             reached through URL \"{url}\" (offline?); try again online or set PYODIDE_DIST to \
+             a local pyodide tarball: ",
+            fixture.cache().join("pyodide").join(TEST_VERSION).display()
         )),
         "{error}"
     );
@@ -670,6 +672,38 @@ fn a_damaged_concurrent_winner_is_replaced() {
 }
 
 #[test]
+fn work_directories_left_by_a_killed_fetch_are_cleaned_up() {
+    let fixture = Fixture::new();
+    let parent = fixture.cache().join("pyodide");
+    let stale = parent.join(".extract-0.0.0-test-killed");
+    let fresh = parent.join(".download-0.0.0-test-running");
+    let unrelated = parent.join(".keep-me");
+    for dir in [&stale, &fresh, &unrelated] {
+        fs::create_dir_all(dir).unwrap();
+        fs::write(dir.join("file"), b"x").unwrap();
+    }
+    let two_days_ago = std::time::SystemTime::now() - std::time::Duration::from_secs(2 * 86_400);
+    for dir in [&stale, &unrelated] {
+        File::open(dir).unwrap().set_modified(two_days_ago).unwrap();
+    }
+    let bytes = tarball(&good_entries());
+    let version = version_for(&bytes);
+
+    ensure(
+        &version,
+        &fixture.cache(),
+        &Source::Path(fixture.write_tarball(&bytes)),
+        &mut |_| {},
+    )
+    .unwrap();
+
+    assert_eq!(
+        fixture.dist_entries(),
+        [".download-0.0.0-test-running", ".keep-me", TEST_VERSION]
+    );
+}
+
+#[test]
 fn versions_that_cannot_name_a_directory_are_refused() {
     let fixture = Fixture::new();
     for bad in ["", "..", ".hidden", "a/b", "a\\b"] {
@@ -700,6 +734,7 @@ fn missing_npm_says_how_to_fix_it() {
         std::ffi::OsStr::new("pyworkerd-test-no-such-npm"),
         default_version(),
         dir.path(),
+        Path::new("/cache/pyodide/314.0.7"),
         &mut |_| {},
     )
     .unwrap_err();
@@ -721,6 +756,7 @@ fn failing_npm_is_reported_with_its_status() {
         std::ffi::OsStr::new("false"),
         default_version(),
         dir.path(),
+        Path::new("/cache/pyodide/314.0.7"),
         &mut |event| events.push(event),
     )
     .unwrap_err();
@@ -752,12 +788,15 @@ fn npm_network_failures_are_recognised() {
         "line 5\n  line 6\n  line 7\n  line 8\n  line 9\n  line 10\n  line 11\n  line 12"
     );
     let error = Error::Unreachable {
+        version: "314.0.7".into(),
+        cache_dir: "/c/pyodide/314.0.7".into(),
         from: "npm pack pyodide@314.0.7".into(),
         detail: source::last_lines(offline),
     };
     assert!(error.to_string().starts_with(
-        "cannot reach the network through npm pack pyodide@314.0.7 (offline?); try again online \
-         or set PYODIDE_DIST to a local pyodide tarball: npm error code ENOTFOUND\n  npm error \
+        "pyodide 314.0.7 is not in the cache (\"/c/pyodide/314.0.7\") and the network cannot be \
+         reached through npm pack pyodide@314.0.7 (offline?); try again online or set \
+         PYODIDE_DIST to a local pyodide tarball: npm error code ENOTFOUND\n  npm error \
          syscall getaddrinfo"
     ));
 }
