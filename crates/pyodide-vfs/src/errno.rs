@@ -47,6 +47,7 @@ errnos! {
     ECONNREFUSED = 14, "connection refused";
     ECONNRESET = 15, "connection reset";
     EEXIST = 20, "file exists";
+    EFAULT = 21, "bad address";
     EFBIG = 22, "file too large";
     EINPROGRESS = 26, "operation in progress";
     EINTR = 27, "interrupted system call";
