@@ -387,6 +387,7 @@ impl Model {
                     (Some(Entry::Dir), true) if self.children(&dst).next().is_some() => {
                         return Err(Errno::ENOTEMPTY);
                     }
+                    (Some(Entry::Dir), true) => {}
                     (Some(_), true) => return Err(Errno::ENOTDIR),
                     (Some(Entry::Dir), false) => return Err(Errno::EISDIR),
                     _ => {}
