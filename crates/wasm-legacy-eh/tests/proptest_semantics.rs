@@ -1,0 +1,1515 @@
+//! Semantic property test for the legacy → exnref translation.
+//!
+//! Random programs in a small structured language (nested `try`/`catch`/
+//! `catch_all`, `try`/`delegate`, `rethrow`, `br`, `br_if`, bounded loops,
+//! calls between functions, values kept on the operand stack across a `try`,
+//! `try` blocks with a result) are
+//!
+//! 1. run by a reference interpreter that implements the *legacy* exception
+//!    handling semantics directly on the AST (the legacy explainer of the
+//!    WebAssembly exception-handling proposal, `legacy/Exceptions.md`);
+//! 2. printed as legacy WAT, assembled, translated with
+//!    [`wasm_legacy_eh::translate`], validated with legacy exceptions off, and
+//!    run in wasmtime with a host `log(i32)` import recording the trace;
+//! 3. when Binaryen is installed, also translated with
+//!    `wasm-opt --translate-to-exnref` (an independent implementation, used as
+//!    a second oracle for the interpreter) and run the same way.
+//!
+//! The observable result of a run is the log trace plus how `main` ended:
+//! returned, or an uncaught exception (tag and payload, read back through
+//! wasmtime's pending-exception API).
+//!
+//! Binaryen is looked for as `wasm-opt` on `PATH`, under `$BINARYEN_DIR`
+//! (`bin/` or `node_modules/.bin/`) and under `node_modules/.bin/` of the
+//! workspace; the npm build is driven through one long-lived `node` process
+//! because starting its `wasm-opt` costs about a second. Without Binaryen that
+//! oracle is skipped with a message on stderr.
+
+use std::fmt;
+use std::io::{BufRead, BufReader, Write};
+use std::path::{Path, PathBuf};
+use std::process::{Child, ChildStdin, ChildStdout, Command, Stdio};
+use std::sync::{Mutex, OnceLock};
+
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD as BASE64;
+use proptest::prelude::*;
+use proptest::test_runner::Config as ProptestConfig;
+use wasmparser::{Validator, WasmFeatures};
+use wasmtime::{Caller, Config, Engine, Linker, Module, OptLevel, Store, ThrownException, Val};
+
+// ---------------------------------------------------------------------------
+// The language
+// ---------------------------------------------------------------------------
+
+/// The three exception tags of every generated module.
+#[derive(Clone, Copy, PartialEq, Eq, Hash)]
+enum Tag {
+    /// `(tag $e0 (param i32))`; a handler logs the payload.
+    I32,
+    /// `(tag $e1)`; no payload.
+    Empty,
+    /// `(tag $e2 (param i32 i64))`; a handler logs the low half of the i64,
+    /// then the i32.
+    Pair,
+}
+
+use Tag::{Empty, I32, Pair};
+
+impl fmt::Debug for Tag {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            I32 => "I32",
+            Empty => "Empty",
+            Pair => "Pair",
+        })
+    }
+}
+
+impl Tag {
+    const ALL: [Tag; 3] = [I32, Empty, Pair];
+
+    fn index(self) -> usize {
+        match self {
+            I32 => 0,
+            Empty => 1,
+            Pair => 2,
+        }
+    }
+}
+
+/// The i64 half of a `Pair` payload thrown with `value`.
+fn wide(value: i32) -> i64 {
+    i64::from(value).wrapping_mul(-0x1_0000_0003)
+}
+
+/// A thrown exception: tag plus the `value` its payload is derived from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct Exn {
+    tag: Tag,
+    value: i32,
+}
+
+impl Exn {
+    /// The payload fields, as wasmtime reports them.
+    fn fields(self) -> Vec<i64> {
+        match self.tag {
+            I32 => vec![i64::from(self.value)],
+            Empty => vec![],
+            Pair => vec![i64::from(self.value), wide(self.value)],
+        }
+    }
+}
+
+/// One statement. Every statement has type `[] -> []`.
+///
+/// Label depths count enclosing labels inside the current function, the
+/// function body itself being the outermost one, exactly as in wasm.
+#[derive(Clone, PartialEq, Eq)]
+enum Stmt {
+    /// `i32.const v; call $log`.
+    Log(i32),
+    /// Throw `tag` with a payload derived from `value`.
+    Throw(Tag, i32),
+    /// `rethrow depth`; the label is a `try` whose catch region encloses this.
+    Rethrow(u32),
+    /// `br depth`; a `try` with a result receives `result + 50`.
+    Br(u32),
+    /// `br_if depth`, taken when the trace length is a multiple of `modulus`
+    /// (asked from the host through `cond`).
+    BrIf(u32, u32),
+    /// Call a function with a higher index (so there is no recursion).
+    Call(usize),
+    /// `block ... end`.
+    Block(Vec<Stmt>),
+    /// A loop that runs `body` at most `iters` times. It holds two labels:
+    /// depth 0 leaves the loop (an `if` inside the `loop`), depth 1 starts
+    /// the next iteration (the `loop`).
+    Loop(u32, Vec<Stmt>),
+    /// `try ... catch ... catch_all ... end`. With `result: Some(r)` the try
+    /// has type `[] -> [i32]`: the body yields `r`, catch `i` yields
+    /// `r + 1 + i`, `catch_all` yields `r + 99`, a branch to it `r + 50`; the
+    /// value is logged after `end`.
+    Try {
+        body: Vec<Stmt>,
+        catches: Vec<(Tag, Vec<Stmt>)>,
+        catch_all: Option<Vec<Stmt>>,
+        result: Option<i32>,
+    },
+    /// `try ... delegate depth`; `depth` is counted from outside the try.
+    Delegate(Vec<Stmt>, u32),
+    /// `i32.const v; body; call $log`: a value that stays on the operand
+    /// stack underneath `body`.
+    Keep(i32, Vec<Stmt>),
+}
+
+use Stmt::{Block, Br, BrIf, Call, Delegate, Keep, Log, Loop, Rethrow, Throw, Try};
+
+/// A module: `funcs[0]` is exported as `main`.
+#[derive(Clone, PartialEq, Eq)]
+struct Program {
+    funcs: Vec<Vec<Stmt>>,
+}
+
+/// Rust-source-like Debug output, so a shrunk counterexample can be pasted
+/// into a regression test nearly verbatim.
+impl fmt::Debug for Stmt {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Log(v) => write!(f, "Log({v})"),
+            Throw(tag, v) => write!(f, "Throw({tag:?}, {v})"),
+            Rethrow(d) => write!(f, "Rethrow({d})"),
+            Br(d) => write!(f, "Br({d})"),
+            BrIf(d, m) => write!(f, "BrIf({d}, {m})"),
+            Call(i) => write!(f, "Call({i})"),
+            Block(b) => write!(f, "Block({})", VecDbg(b)),
+            Loop(n, b) => write!(f, "Loop({n}, {})", VecDbg(b)),
+            Try {
+                body,
+                catches,
+                catch_all,
+                result,
+            } => {
+                write!(f, "Try {{ body: {}, catches: vec![", VecDbg(body))?;
+                for (i, (tag, h)) in catches.iter().enumerate() {
+                    if i > 0 {
+                        f.write_str(", ")?;
+                    }
+                    write!(f, "({tag:?}, {})", VecDbg(h))?;
+                }
+                f.write_str("], catch_all: ")?;
+                match catch_all {
+                    Some(h) => write!(f, "Some({})", VecDbg(h))?,
+                    None => f.write_str("None")?,
+                }
+                write!(f, ", result: {result:?} }}")
+            }
+            Delegate(b, d) => write!(f, "Delegate({}, {d})", VecDbg(b)),
+            Keep(v, b) => write!(f, "Keep({v}, {})", VecDbg(b)),
+        }
+    }
+}
+
+struct VecDbg<'a>(&'a [Stmt]);
+
+impl fmt::Display for VecDbg<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("vec![")?;
+        for (i, s) in self.0.iter().enumerate() {
+            if i > 0 {
+                f.write_str(", ")?;
+            }
+            write!(f, "{s:?}")?;
+        }
+        f.write_str("]")
+    }
+}
+
+impl fmt::Debug for Program {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Program { funcs: vec![")?;
+        for (i, body) in self.funcs.iter().enumerate() {
+            if i > 0 {
+                f.write_str(", ")?;
+            }
+            write!(f, "{}", VecDbg(body))?;
+        }
+        f.write_str("] }")
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Generation
+// ---------------------------------------------------------------------------
+
+/// Generated trees carry arbitrary small numbers where a label depth or a
+/// callee goes; [`normalize`] then maps them into range for their position,
+/// so every generated program is valid and shrinking stays meaningful.
+fn raw_stmt() -> impl Strategy<Value = Stmt> {
+    let tag = prop_oneof![Just(I32), Just(Empty), Just(Pair)];
+    let leaf = prop_oneof![
+        6 => (0i32..100).prop_map(Log),
+        2 => (tag.clone(), 0i32..100).prop_map(|(t, v)| Throw(t, v)),
+        2 => (0u32..8).prop_map(Rethrow),
+        1 => (0u32..8).prop_map(Br),
+        2 => (0u32..8, 1u32..4).prop_map(|(d, m)| BrIf(d, m)),
+        3 => (0usize..4).prop_map(Call),
+    ];
+    leaf.prop_recursive(6, 96, 2, move |inner| {
+        let body = prop::collection::vec(inner, 0..4);
+        let result = prop::option::weighted(0.3, (1i32..10).prop_map(|k| k * 1000));
+        prop_oneof![
+            1 => body.clone().prop_map(Block),
+            1 => (1u32..3, body.clone()).prop_map(|(n, b)| Loop(n, b)),
+            5 => (
+                body.clone(),
+                prop::collection::vec((tag.clone(), body.clone()), 0..3),
+                prop::option::weighted(0.5, body.clone()),
+                result,
+            )
+                .prop_map(|(body, catches, catch_all, result)| Try {
+                    body,
+                    catches,
+                    catch_all,
+                    result,
+                }),
+            // A throw that its own try catches, so handlers (and handlers
+            // nested in handlers, where outer rethrows live) actually run.
+            3 => (
+                tag.clone(),
+                0i32..100,
+                body.clone(),
+                (body.clone(), prop::option::weighted(0.3, 0u32..8)),
+                body.clone(),
+            )
+                .prop_map(|(t, v, before, (mut handler, rethrow), after)| {
+                    let mut body = before;
+                    body.push(Throw(t, v));
+                    body.extend(after);
+                    handler.extend(rethrow.map(Rethrow));
+                    Try {
+                        body,
+                        catches: vec![(t, handler)],
+                        catch_all: None,
+                        result: None,
+                    }
+                }),
+            3 => (body.clone(), 0u32..8).prop_map(|(b, d)| Delegate(b, d)),
+            1 => (0i32..100, body).prop_map(|(v, b)| Keep(v, b)),
+        ]
+    })
+}
+
+fn program() -> impl Strategy<Value = Program> {
+    prop::collection::vec(prop::collection::vec(raw_stmt(), 1..5), 1..=4)
+        .prop_map(|funcs| normalize(Program { funcs }))
+}
+
+/// What normalization needs to know about an enclosing label.
+#[derive(Clone, Copy)]
+struct NormLabel {
+    /// The label is a `try` and we are inside one of its catch bodies.
+    catch_region: bool,
+}
+
+fn normalize(mut program: Program) -> Program {
+    let n = program.funcs.len();
+    for (f, body) in program.funcs.iter_mut().enumerate() {
+        let mut labels = vec![NormLabel {
+            catch_region: false,
+        }];
+        normalize_seq(body, f, n, &mut labels);
+    }
+    program
+}
+
+fn normalize_seq(stmts: &mut [Stmt], func: usize, nfuncs: usize, labels: &mut Vec<NormLabel>) {
+    for s in stmts {
+        normalize_stmt(s, func, nfuncs, labels);
+    }
+}
+
+fn with_label(
+    labels: &mut Vec<NormLabel>,
+    catch_region: bool,
+    f: impl FnOnce(&mut Vec<NormLabel>),
+) {
+    labels.push(NormLabel { catch_region });
+    f(labels);
+    labels.pop();
+}
+
+fn normalize_stmt(s: &mut Stmt, func: usize, nfuncs: usize, labels: &mut Vec<NormLabel>) {
+    let nlabels = labels.len() as u32;
+    match s {
+        Log(_) | Throw(..) => {}
+        Rethrow(raw) => {
+            let regions: Vec<u32> = labels
+                .iter()
+                .enumerate()
+                .filter(|(_, l)| l.catch_region)
+                .map(|(i, _)| nlabels - 1 - i as u32)
+                .collect();
+            if regions.is_empty() {
+                let tag = Tag::ALL[*raw as usize % 3];
+                *s = Throw(tag, *raw as i32);
+            } else {
+                *raw = regions[*raw as usize % regions.len()];
+            }
+        }
+        Br(d) | BrIf(d, _) => *d %= nlabels,
+        Call(raw) => {
+            let callees = nfuncs - func - 1;
+            if callees == 0 {
+                *s = Log(*raw as i32);
+            } else {
+                *raw = func + 1 + *raw % callees;
+            }
+        }
+        Keep(_, body) => normalize_seq(body, func, nfuncs, labels),
+        Block(body) => with_label(labels, false, |l| normalize_seq(body, func, nfuncs, l)),
+        Loop(_, body) => with_label(labels, false, |l| {
+            with_label(l, false, |l| normalize_seq(body, func, nfuncs, l))
+        }),
+        Try {
+            body,
+            catches,
+            catch_all,
+            ..
+        } => {
+            with_label(labels, false, |l| normalize_seq(body, func, nfuncs, l));
+            let handlers = catches
+                .iter_mut()
+                .map(|(_, h)| h)
+                .chain(catch_all.iter_mut());
+            for h in handlers {
+                with_label(labels, true, |l| normalize_seq(h, func, nfuncs, l));
+            }
+        }
+        Delegate(body, d) => {
+            *d %= nlabels;
+            with_label(labels, false, |l| normalize_seq(body, func, nfuncs, l));
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Reference interpreter (legacy semantics, directly on the AST)
+// ---------------------------------------------------------------------------
+
+/// How a run of `main` ended.
+#[derive(Clone, Debug, PartialEq, Eq)]
+enum Outcome {
+    Returned,
+    /// An exception escaped `main`: tag index and payload fields.
+    Uncaught {
+        tag: usize,
+        fields: Vec<i64>,
+    },
+    /// Anything else wasmtime reported (never expected).
+    Trap(String),
+}
+
+/// Log trace plus outcome.
+#[derive(Clone, Debug, PartialEq, Eq)]
+struct RunResult {
+    trace: Vec<i32>,
+    outcome: Outcome,
+}
+
+/// Non-local control flow leaving a statement.
+enum Unwind {
+    /// `br` to the label at this relative depth.
+    Br(u32),
+    /// An exception in flight. `skip` is the number of enclosing labels it
+    /// still passes without being handled (set by `delegate`); with
+    /// `skip == 0` it behaves as if thrown right here.
+    Throw { exn: Exn, skip: u32 },
+}
+
+/// What arrives at a label's boundary, after accounting for that label.
+enum Leave {
+    /// The contents finished normally.
+    Fell,
+    /// A `br` targeted this label.
+    Branched,
+    /// An exception thrown directly inside this label's contents (or
+    /// delegated to this label); a `try` body may catch it.
+    Thrown(Exn),
+    /// Anything passing through, already re-based for the parent.
+    Up(Unwind),
+}
+
+fn leave(r: Result<(), Unwind>) -> Leave {
+    match r {
+        Ok(()) => Leave::Fell,
+        Err(Unwind::Br(0)) => Leave::Branched,
+        Err(Unwind::Br(d)) => Leave::Up(Unwind::Br(d - 1)),
+        Err(Unwind::Throw { exn, skip: 0 }) => Leave::Thrown(exn),
+        Err(Unwind::Throw { exn, skip }) => Leave::Up(Unwind::Throw {
+            exn,
+            skip: skip - 1,
+        }),
+    }
+}
+
+/// The interpreter's view of an enclosing label.
+struct Frame {
+    /// The exception a `rethrow` naming this label rethrows.
+    caught: Option<Exn>,
+}
+
+struct Interp<'p> {
+    program: &'p Program,
+    trace: Vec<i32>,
+    stats: Stats,
+}
+
+/// How often a run took each interesting path; the generator coverage test
+/// sums these over many programs.
+#[derive(Clone, Copy, Debug, Default)]
+struct Stats {
+    /// Exceptions caught by a tagged catch.
+    caught_by_tag: u32,
+    /// Exceptions caught by `catch_all`.
+    caught_by_catch_all: u32,
+    /// Exceptions that went through a `try` with no matching handler.
+    passed_unmatched_try: u32,
+    /// `delegate`s that redirected an exception to a label inside the
+    /// function, and those that handed it to the caller.
+    delegated_inside: u32,
+    delegated_to_caller: u32,
+    /// Delegated exceptions that skipped at least one `try` with a matching
+    /// handler on the way.
+    delegate_skipped_matching_try: u32,
+    /// Exceptions thrown out of a catch body (throw, rethrow, delegate).
+    thrown_from_handler: u32,
+    /// Executed `rethrow`s, and those naming a catch other than the
+    /// innermost.
+    rethrows: u32,
+    outer_rethrows: u32,
+    /// Exceptions propagating out of a called function.
+    unwound_calls: u32,
+    /// Taken `br`/`br_if`s.
+    branches: u32,
+    /// Values yielded by `try (result i32)`.
+    try_results: u32,
+}
+
+/// Runs `main` by the legacy semantics.
+fn interpret(program: &Program) -> RunResult {
+    interpret_with_stats(program).0
+}
+
+fn interpret_with_stats(program: &Program) -> (RunResult, Stats) {
+    let mut it = Interp {
+        program,
+        trace: Vec::new(),
+        stats: Stats::default(),
+    };
+    let outcome = match it.call(0) {
+        Ok(()) => Outcome::Returned,
+        Err(exn) => Outcome::Uncaught {
+            tag: exn.tag.index(),
+            fields: exn.fields(),
+        },
+    };
+    let stats = it.stats;
+    (
+        RunResult {
+            trace: it.trace,
+            outcome,
+        },
+        stats,
+    )
+}
+
+impl Interp<'_> {
+    fn call(&mut self, func: usize) -> Result<(), Exn> {
+        let program = self.program;
+        let mut frames = vec![Frame { caught: None }];
+        match leave(self.seq(&program.funcs[func], &mut frames)) {
+            Leave::Fell | Leave::Branched => Ok(()),
+            Leave::Thrown(exn) => Err(exn),
+            Leave::Up(_) => unreachable!("validation keeps depths inside the function"),
+        }
+    }
+
+    fn seq(&mut self, stmts: &[Stmt], frames: &mut Vec<Frame>) -> Result<(), Unwind> {
+        stmts.iter().try_for_each(|s| self.stmt(s, frames))
+    }
+
+    /// Runs `stmts` inside one more label.
+    fn labelled(&mut self, stmts: &[Stmt], caught: Option<Exn>, frames: &mut Vec<Frame>) -> Leave {
+        frames.push(Frame { caught });
+        let r = self.seq(stmts, frames);
+        frames.pop();
+        leave(r)
+    }
+
+    fn payload_log(&mut self, exn: Exn) {
+        match exn.tag {
+            I32 => self.trace.push(exn.value),
+            Empty => {}
+            Pair => {
+                self.trace.push(wide(exn.value) as i32);
+                self.trace.push(exn.value);
+            }
+        }
+    }
+
+    fn stmt(&mut self, s: &Stmt, frames: &mut Vec<Frame>) -> Result<(), Unwind> {
+        match s {
+            Log(v) => self.trace.push(*v),
+            Throw(tag, value) => {
+                return Err(Unwind::Throw {
+                    exn: Exn {
+                        tag: *tag,
+                        value: *value,
+                    },
+                    skip: 0,
+                });
+            }
+            Rethrow(depth) => {
+                let target = frames.len() - 1 - *depth as usize;
+                let exn = frames[target].caught.expect("rethrow names a catch region");
+                self.stats.rethrows += 1;
+                if frames[target + 1..].iter().any(|f| f.caught.is_some()) {
+                    self.stats.outer_rethrows += 1;
+                }
+                return Err(Unwind::Throw { exn, skip: 0 });
+            }
+            Br(depth) => {
+                self.stats.branches += 1;
+                return Err(Unwind::Br(*depth));
+            }
+            BrIf(depth, modulus) => {
+                if self.trace.len().is_multiple_of(*modulus as usize) {
+                    self.stats.branches += 1;
+                    return Err(Unwind::Br(*depth));
+                }
+            }
+            Call(func) => {
+                if let Err(exn) = self.call(*func) {
+                    self.stats.unwound_calls += 1;
+                    return Err(Unwind::Throw { exn, skip: 0 });
+                }
+            }
+            Block(body) => match self.labelled(body, None, frames) {
+                Leave::Fell | Leave::Branched => {}
+                Leave::Thrown(exn) => return Err(Unwind::Throw { exn, skip: 0 }),
+                Leave::Up(u) => return Err(u),
+            },
+            Loop(iters, body) => {
+                for _ in 0..*iters {
+                    frames.push(Frame { caught: None }); // the `loop`
+                    let r = self.labelled(body, None, frames); // the `if`
+                    frames.pop();
+                    match r {
+                        Leave::Fell => {}
+                        // `br 0` leaves the `if`, which falls out of the loop.
+                        Leave::Branched => break,
+                        Leave::Thrown(exn) => return Err(Unwind::Throw { exn, skip: 0 }),
+                        Leave::Up(u) => match leave(Err(u)) {
+                            Leave::Fell => unreachable!(),
+                            Leave::Branched => {} // `br 1`: next iteration
+                            Leave::Thrown(exn) => return Err(Unwind::Throw { exn, skip: 0 }),
+                            Leave::Up(u) => return Err(u),
+                        },
+                    }
+                }
+            }
+            Try {
+                body,
+                catches,
+                catch_all,
+                result,
+            } => {
+                let value = |offset: i32| result.map(|r| r + offset);
+                // The handler for `tag` and the value it yields.
+                let handler = |tag: Tag| {
+                    catches
+                        .iter()
+                        .enumerate()
+                        .find(|(_, (t, _))| *t == tag)
+                        .map(|(i, (_, h))| (h, 1 + i as i32))
+                        .or_else(|| catch_all.as_ref().map(|h| (h, 99)))
+                };
+                let produced = match self.labelled(body, None, frames) {
+                    Leave::Fell => value(0),
+                    Leave::Branched => value(50),
+                    Leave::Up(u) => {
+                        if let Unwind::Throw { exn, .. } = &u
+                            && handler(exn.tag).is_some()
+                        {
+                            self.stats.delegate_skipped_matching_try += 1;
+                        }
+                        return Err(u);
+                    }
+                    Leave::Thrown(exn) => {
+                        let Some((handler, offset)) = handler(exn.tag) else {
+                            self.stats.passed_unmatched_try += 1;
+                            return Err(Unwind::Throw { exn, skip: 0 });
+                        };
+                        if offset == 99 {
+                            self.stats.caught_by_catch_all += 1;
+                        } else {
+                            self.stats.caught_by_tag += 1;
+                            self.payload_log(exn);
+                        }
+                        match self.labelled(handler, Some(exn), frames) {
+                            Leave::Fell => value(offset),
+                            Leave::Branched => value(50),
+                            // Not caught by its own try: handlers are outside
+                            // the try body.
+                            Leave::Thrown(exn) => {
+                                self.stats.thrown_from_handler += 1;
+                                return Err(Unwind::Throw { exn, skip: 0 });
+                            }
+                            Leave::Up(u) => {
+                                if matches!(u, Unwind::Throw { .. }) {
+                                    self.stats.thrown_from_handler += 1;
+                                }
+                                return Err(u);
+                            }
+                        }
+                    }
+                };
+                if let Some(v) = produced {
+                    self.stats.try_results += 1;
+                    self.trace.push(v);
+                }
+            }
+            Delegate(body, depth) => match self.labelled(body, None, frames) {
+                Leave::Fell | Leave::Branched => {}
+                Leave::Thrown(exn) => {
+                    if *depth as usize == frames.len() - 1 {
+                        self.stats.delegated_to_caller += 1;
+                    } else {
+                        self.stats.delegated_inside += 1;
+                    }
+                    return Err(Unwind::Throw { exn, skip: *depth });
+                }
+                Leave::Up(u) => return Err(u),
+            },
+            Keep(v, body) => {
+                self.seq(body, frames)?;
+                self.trace.push(*v);
+            }
+        }
+        Ok(())
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Emission as legacy WAT
+// ---------------------------------------------------------------------------
+
+/// Prints `program` as a legacy-EH module in flat WAT with numeric labels.
+fn to_wat(program: &Program) -> String {
+    let mut out = String::from(
+        "(module\n\
+         \x20 (import \"env\" \"log\" (func $log (param i32)))\n\
+         \x20 (import \"env\" \"cond\" (func $cond (param i32) (result i32)))\n\
+         \x20 (tag $e0 (export \"e0\") (param i32))\n\
+         \x20 (tag $e1 (export \"e1\"))\n\
+         \x20 (tag $e2 (export \"e2\") (param i32 i64))\n",
+    );
+    for (i, body) in program.funcs.iter().enumerate() {
+        let mut e = Emitter {
+            out: String::new(),
+            indent: 2,
+            labels: vec![None],
+            locals: 0,
+        };
+        e.seq(body);
+        let export = if i == 0 { " (export \"main\")" } else { "" };
+        let locals = if e.locals > 0 {
+            format!(" (local{})", " i32".repeat(e.locals as usize))
+        } else {
+            String::new()
+        };
+        out.push_str(&format!("  (func $f{i}{export}{locals}\n{}  )\n", e.out));
+    }
+    out.push_str(")\n");
+    out
+}
+
+struct Emitter {
+    out: String,
+    indent: usize,
+    /// For each enclosing label, the i32 a branch to it must carry.
+    labels: Vec<Option<i32>>,
+    /// Loop counters allocated so far.
+    locals: u32,
+}
+
+impl Emitter {
+    fn line(&mut self, text: &str) {
+        for _ in 0..self.indent {
+            self.out.push_str("  ");
+        }
+        self.out.push_str(text);
+        self.out.push('\n');
+    }
+
+    fn seq(&mut self, stmts: &[Stmt]) {
+        for s in stmts {
+            self.stmt(s);
+        }
+    }
+
+    /// Emits `stmts` one level deeper, under a label carrying `br_value`.
+    fn nested(&mut self, br_value: Option<i32>, stmts: &[Stmt]) {
+        self.labels.push(br_value);
+        self.indent += 1;
+        self.seq(stmts);
+        self.indent -= 1;
+        self.labels.pop();
+    }
+
+    fn br_value(&self, depth: u32) -> Option<i32> {
+        self.labels[self.labels.len() - 1 - depth as usize]
+    }
+
+    fn payload_log(&mut self, tag: Tag) {
+        match tag {
+            I32 => self.line("call $log"),
+            Empty => {}
+            Pair => {
+                self.line("i32.wrap_i64");
+                self.line("call $log");
+                self.line("call $log");
+            }
+        }
+    }
+
+    fn stmt(&mut self, s: &Stmt) {
+        match s {
+            Log(v) => {
+                self.line(&format!("i32.const {v}"));
+                self.line("call $log");
+            }
+            Throw(tag, v) => match tag {
+                I32 => {
+                    self.line(&format!("i32.const {v}"));
+                    self.line("throw $e0");
+                }
+                Empty => self.line("throw $e1"),
+                Pair => {
+                    self.line(&format!("i32.const {v}"));
+                    self.line(&format!("i64.const {}", wide(*v)));
+                    self.line("throw $e2");
+                }
+            },
+            Rethrow(d) => self.line(&format!("rethrow {d}")),
+            Br(d) => {
+                if let Some(v) = self.br_value(*d) {
+                    self.line(&format!("i32.const {v}"));
+                }
+                self.line(&format!("br {d}"));
+            }
+            BrIf(d, m) => {
+                let carried = self.br_value(*d);
+                if let Some(v) = carried {
+                    self.line(&format!("i32.const {v}"));
+                }
+                self.line(&format!("i32.const {m}"));
+                self.line("call $cond");
+                self.line(&format!("br_if {d}"));
+                if carried.is_some() {
+                    self.line("drop");
+                }
+            }
+            Call(f) => self.line(&format!("call $f{f}")),
+            Block(body) => {
+                self.line("block");
+                self.nested(None, body);
+                self.line("end");
+            }
+            Loop(iters, body) => {
+                let counter = self.locals;
+                self.locals += 1;
+                self.line(&format!("i32.const {iters}"));
+                self.line(&format!("local.set {counter}"));
+                self.line("loop");
+                self.labels.push(None);
+                self.indent += 1;
+                self.line(&format!("local.get {counter}"));
+                self.line("if");
+                self.indent += 1;
+                self.line(&format!("local.get {counter}"));
+                self.line("i32.const 1");
+                self.line("i32.sub");
+                self.line(&format!("local.set {counter}"));
+                self.indent -= 1;
+                self.nested(None, body);
+                self.indent += 1;
+                self.line("br 1");
+                self.indent -= 1;
+                self.line("end");
+                self.indent -= 1;
+                self.labels.pop();
+                self.line("end");
+            }
+            Try {
+                body,
+                catches,
+                catch_all,
+                result,
+            } => {
+                let br_value = result.map(|r| r + 50);
+                let push = |e: &mut Self, offset: i32| {
+                    if let Some(r) = result {
+                        e.indent += 1;
+                        e.line(&format!("i32.const {}", r + offset));
+                        e.indent -= 1;
+                    }
+                };
+                self.line(if result.is_some() {
+                    "try (result i32)"
+                } else {
+                    "try"
+                });
+                self.nested(br_value, body);
+                push(self, 0);
+                for (i, (tag, handler)) in catches.iter().enumerate() {
+                    self.line(&format!("catch $e{}", tag.index()));
+                    self.indent += 1;
+                    self.payload_log(*tag);
+                    self.indent -= 1;
+                    self.nested(br_value, handler);
+                    push(self, 1 + i as i32);
+                }
+                if let Some(handler) = catch_all {
+                    self.line("catch_all");
+                    self.nested(br_value, handler);
+                    push(self, 99);
+                }
+                self.line("end");
+                if result.is_some() {
+                    self.line("call $log");
+                }
+            }
+            Delegate(body, d) => {
+                self.line("try");
+                self.nested(None, body);
+                self.line(&format!("delegate {d}"));
+            }
+            Keep(v, body) => {
+                self.line(&format!("i32.const {v}"));
+                self.seq(body);
+                self.line("call $log");
+            }
+        }
+    }
+}
+
+fn legacy_features() -> WasmFeatures {
+    WasmFeatures::default() | WasmFeatures::LEGACY_EXCEPTIONS
+}
+
+fn standard_features() -> WasmFeatures {
+    (WasmFeatures::default() | WasmFeatures::EXCEPTIONS) - WasmFeatures::LEGACY_EXCEPTIONS
+}
+
+/// Assembles and validates the legacy module; failure is a bug in this file.
+fn assemble(program: &Program) -> Vec<u8> {
+    let wat = to_wat(program);
+    let wasm = wat::parse_str(&wat).unwrap_or_else(|e| panic!("generated bad WAT: {e}\n{wat}"));
+    Validator::new_with_features(legacy_features())
+        .validate_all(&wasm)
+        .unwrap_or_else(|e| panic!("generated invalid legacy wasm: {e}\n{wat}"));
+    wasm
+}
+
+// ---------------------------------------------------------------------------
+// Running translated modules in wasmtime
+// ---------------------------------------------------------------------------
+
+fn engine() -> &'static Engine {
+    static ENGINE: OnceLock<Engine> = OnceLock::new();
+    ENGINE.get_or_init(|| {
+        let mut config = Config::new();
+        config.wasm_exceptions(true);
+        // Generated programs are tiny; compile them fast. Fuel guards
+        // against a translation that loops forever.
+        config.cranelift_opt_level(OptLevel::None);
+        config.consume_fuel(true);
+        Engine::new(&config).expect("wasmtime engine with exceptions")
+    })
+}
+
+/// Validates a translated module (legacy exceptions off) and runs `main`.
+fn run_standard(wasm: &[u8]) -> Result<RunResult, String> {
+    Validator::new_with_features(standard_features())
+        .validate_all(wasm)
+        .map_err(|e| format!("translated module does not validate: {e}"))?;
+    let engine = engine();
+    let module = Module::new(engine, wasm).map_err(|e| format!("wasmtime rejects: {e:#}"))?;
+    let mut store = Store::new(engine, Vec::<i32>::new());
+    store.set_fuel(10_000_000).map_err(|e| e.to_string())?;
+    let mut linker = Linker::new(engine);
+    linker
+        .func_wrap("env", "log", |mut caller: Caller<'_, Vec<i32>>, v: i32| {
+            caller.data_mut().push(v);
+        })
+        .and_then(|l| {
+            l.func_wrap("env", "cond", |caller: Caller<'_, Vec<i32>>, m: i32| {
+                i32::from(caller.data().len().is_multiple_of(m as usize))
+            })
+        })
+        .map_err(|e| e.to_string())?;
+    let instance = linker
+        .instantiate(&mut store, &module)
+        .map_err(|e| format!("instantiate: {e:#}"))?;
+    let main = instance
+        .get_typed_func::<(), ()>(&mut store, "main")
+        .map_err(|e| format!("main: {e:#}"))?;
+    let outcome = match main.call(&mut store, ()) {
+        Ok(()) => Outcome::Returned,
+        Err(e) if e.is::<ThrownException>() => {
+            let exn = store
+                .take_pending_exception()
+                .ok_or("ThrownException without a pending exception")?;
+            let thrown = exn.tag(&mut store).map_err(|e| e.to_string())?;
+            let tag = (0..3)
+                .find(|i| {
+                    instance
+                        .get_tag(&mut store, &format!("e{i}"))
+                        .is_some_and(|t| wasmtime::Tag::eq(&t, &thrown, &store))
+                })
+                .ok_or("escaped exception has an unknown tag")?;
+            let mut fields = Vec::new();
+            for i in 0..Exn::arity(tag) {
+                fields.push(match exn.field(&mut store, i).map_err(|e| e.to_string())? {
+                    Val::I32(v) => i64::from(v),
+                    Val::I64(v) => v,
+                    other => return Err(format!("unexpected payload field {other:?}")),
+                });
+            }
+            Outcome::Uncaught { tag, fields }
+        }
+        Err(e) => Outcome::Trap(format!("{e:#}")),
+    };
+    Ok(RunResult {
+        trace: std::mem::take(store.data_mut()),
+        outcome,
+    })
+}
+
+impl Exn {
+    fn arity(tag_index: usize) -> usize {
+        Exn {
+            tag: Tag::ALL[tag_index],
+            value: 0,
+        }
+        .fields()
+        .len()
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Binaryen as a second oracle
+// ---------------------------------------------------------------------------
+
+/// Converts with Binaryen's `--translate-to-exnref`.
+enum Binaryen {
+    /// A native `wasm-opt`: one process per module.
+    Native(PathBuf),
+    /// The npm build: one long-lived `node` process driving binaryen.js.
+    Node {
+        child: Child,
+        stdin: ChildStdin,
+        stdout: BufReader<ChildStdout>,
+    },
+}
+
+/// Driver for binaryen.js: reads base64 modules line by line, answers
+/// `@@ok <base64>` or `@@err <message>` (Binaryen itself may print other
+/// lines on stdout).
+const NODE_DRIVER: &str = r#"
+import { pathToFileURL } from 'node:url';
+import * as readline from 'node:readline';
+const binaryen = (await import(pathToFileURL(process.argv[1]).href)).default;
+const rl = readline.createInterface({ input: process.stdin });
+for await (const line of rl) {
+  let reply;
+  try {
+    const m = binaryen.readBinary(Buffer.from(line, 'base64'));
+    const F = binaryen.Features;
+    m.setFeatures(F.MutableGlobals | F.SignExt | F.ExceptionHandling | F.ReferenceTypes | F.Multivalue);
+    m.runPasses(['translate-to-exnref']);
+    reply = '@@ok ' + Buffer.from(m.emitBinary()).toString('base64');
+    m.dispose();
+  } catch (e) {
+    reply = '@@err ' + String(e).replace(/\n/g, ' ');
+  }
+  process.stdout.write(reply + '\n');
+}
+"#;
+
+fn find_wasm_opt() -> Option<PathBuf> {
+    let mut candidates: Vec<PathBuf> = Vec::new();
+    if let Some(path) = std::env::var_os("PATH") {
+        candidates.extend(std::env::split_paths(&path).map(|d| d.join("wasm-opt")));
+    }
+    if let Some(dir) = std::env::var_os("BINARYEN_DIR") {
+        let dir = PathBuf::from(dir);
+        candidates.push(dir.join("bin/wasm-opt"));
+        candidates.push(dir.join("node_modules/.bin/wasm-opt"));
+        candidates.push(dir.join("wasm-opt"));
+    }
+    let workspace = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+    candidates.push(workspace.join("node_modules/.bin/wasm-opt"));
+    candidates.into_iter().find(|p| p.is_file())
+}
+
+impl Binaryen {
+    fn start() -> Result<Binaryen, String> {
+        let wasm_opt = find_wasm_opt()
+            .ok_or("wasm-opt not found on PATH, under $BINARYEN_DIR or node_modules/.bin")?;
+        let real = std::fs::canonicalize(&wasm_opt).map_err(|e| e.to_string())?;
+        let head = std::fs::read(&real).map_err(|e| e.to_string())?;
+        let first_line = head.split(|&b| b == b'\n').next().unwrap_or_default();
+        let is_node_script =
+            first_line.starts_with(b"#!") && first_line.windows(4).any(|w| w == b"node");
+        if !is_node_script {
+            return Ok(Binaryen::Native(real));
+        }
+        // <pkg>/bin/wasm-opt -> <pkg>/index.js
+        let index = real
+            .parent()
+            .and_then(Path::parent)
+            .map(|p| p.join("index.js"))
+            .filter(|p| p.is_file())
+            .ok_or_else(|| format!("no binaryen.js next to {}", real.display()))?;
+        // The child exits when our end of its stdin closes, at the latest
+        // when this process does.
+        let mut child = Command::new("node")
+            .args(["--input-type=module", "--eval", NODE_DRIVER])
+            .arg(&index)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .map_err(|e| format!("starting node: {e}"))?;
+        let stdin = child.stdin.take().expect("piped stdin");
+        let stdout = BufReader::new(child.stdout.take().expect("piped stdout"));
+        Ok(Binaryen::Node {
+            child,
+            stdin,
+            stdout,
+        })
+    }
+
+    fn translate(&mut self, wasm: &[u8]) -> Result<Vec<u8>, String> {
+        match self {
+            Binaryen::Native(path) => {
+                let scratch = |end: &str| {
+                    let pid = std::process::id();
+                    std::env::temp_dir().join(format!("wasm-legacy-eh-proptest-{pid}-{end}"))
+                };
+                let (input, output) = (scratch("in.wasm"), scratch("out.wasm"));
+                std::fs::write(&input, wasm).map_err(|e| e.to_string())?;
+                let status = Command::new(path.as_path())
+                    .arg(&input)
+                    .args([
+                        "--enable-exception-handling",
+                        "--enable-reference-types",
+                        "--enable-multivalue",
+                        "--translate-to-exnref",
+                        // Binaryen's own IR validator rejects some of the
+                        // pass's output (a valued block ending in `throw`)
+                        // that is valid wasm; wasmparser checks it instead.
+                        "--no-validation",
+                        "-o",
+                    ])
+                    .arg(&output)
+                    .status()
+                    .map_err(|e| e.to_string())?;
+                let translated = match status.success() {
+                    true => std::fs::read(&output).map_err(|e| e.to_string()),
+                    false => Err(format!("wasm-opt failed: {status}")),
+                };
+                let _ = std::fs::remove_file(&input);
+                let _ = std::fs::remove_file(&output);
+                translated
+            }
+            Binaryen::Node { stdin, stdout, .. } => {
+                writeln!(stdin, "{}", BASE64.encode(wasm)).map_err(|e| e.to_string())?;
+                stdin.flush().map_err(|e| e.to_string())?;
+                loop {
+                    let mut line = String::new();
+                    if stdout.read_line(&mut line).map_err(|e| e.to_string())? == 0 {
+                        return Err("binaryen driver exited".into());
+                    }
+                    if let Some(b64) = line.trim_end().strip_prefix("@@ok ") {
+                        return BASE64.decode(b64).map_err(|e| e.to_string());
+                    }
+                    if let Some(msg) = line.trim_end().strip_prefix("@@err ") {
+                        return Err(format!("binaryen: {msg}"));
+                    }
+                }
+            }
+        }
+    }
+}
+
+impl Drop for Binaryen {
+    fn drop(&mut self) {
+        if let Binaryen::Node { child, .. } = self {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}
+
+/// The shared Binaryen oracle, or `None` (with one message) when absent.
+fn binaryen() -> Option<&'static Mutex<Binaryen>> {
+    static BINARYEN: OnceLock<Option<Mutex<Binaryen>>> = OnceLock::new();
+    BINARYEN
+        .get_or_init(|| match Binaryen::start() {
+            Ok(b) => Some(Mutex::new(b)),
+            Err(why) => {
+                // Straight to stderr: the test harness does not capture
+                // this, so the skip is visible in every run.
+                let _ = writeln!(std::io::stderr(), "skipping the Binaryen oracle: {why}");
+                None
+            }
+        })
+        .as_ref()
+}
+
+// ---------------------------------------------------------------------------
+// The check
+// ---------------------------------------------------------------------------
+
+fn print_wasm(wasm: &[u8]) -> String {
+    wasmprinter::print_bytes(wasm).unwrap_or_else(|e| format!("<unprintable: {e}>"))
+}
+
+/// Which translations to compare with the interpreter.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Oracles {
+    Ours,
+    Binaryen,
+    Both,
+}
+
+/// Interprets `program`, runs its translation(s) and compares. The error
+/// message carries the legacy WAT and the translated module.
+fn check(program: &Program, oracles: Oracles) -> Result<RunResult, String> {
+    let legacy = assemble(program);
+    let expected = interpret(program);
+    let compare = |who: &str, translated: Result<Vec<u8>, String>| -> Result<(), String> {
+        let context = || format!("legacy program:\n{}", to_wat(program));
+        let translated =
+            translated.map_err(|e| format!("{who}: translation failed: {e}\n{}", context()))?;
+        let actual = run_standard(&translated).map_err(|e| {
+            format!(
+                "{who}: {e}\n{}\ntranslated:\n{}",
+                context(),
+                print_wasm(&translated)
+            )
+        })?;
+        if actual != expected {
+            return Err(format!(
+                "{who}: translated program disagrees with the legacy semantics\n\
+                 expected: {expected:?}\n  actual: {actual:?}\n{}\ntranslated:\n{}",
+                context(),
+                print_wasm(&translated)
+            ));
+        }
+        Ok(())
+    };
+    if oracles != Oracles::Binaryen {
+        compare("wasm_legacy_eh", ours(&legacy))?;
+    }
+    if oracles != Oracles::Ours
+        && let Some(b) = binaryen()
+    {
+        let translated = b
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .translate(&legacy);
+        compare("binaryen", translated)?;
+    }
+    Ok(expected)
+}
+
+fn ours(legacy: &[u8]) -> Result<Vec<u8>, String> {
+    wasm_legacy_eh::translate(legacy).map_err(|e| e.to_string())
+}
+
+// ---------------------------------------------------------------------------
+// Tests
+// ---------------------------------------------------------------------------
+
+/// 256 cases unless `PROPTEST_CASES` says otherwise.
+fn cases() -> u32 {
+    std::env::var("PROPTEST_CASES")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(256)
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig {
+        cases: cases(),
+        // Counterexamples are kept as hand-written regression tests below.
+        failure_persistence: None,
+        ..ProptestConfig::default()
+    })]
+
+    /// Random programs behave after `wasm_legacy_eh::translate` as the
+    /// legacy semantics say.
+    #[test]
+    fn translation_preserves_legacy_semantics(program in program()) {
+        if let Err(e) = check(&program, Oracles::Ours) {
+            prop_assert!(false, "{}", e);
+        }
+    }
+
+    /// The reference interpreter agrees with Binaryen's independent
+    /// translation run in wasmtime (skipped without Binaryen).
+    #[test]
+    fn interpreter_agrees_with_binaryen(program in program()) {
+        if binaryen().is_some() && let Err(e) = check(&program, Oracles::Binaryen) {
+            prop_assert!(false, "{}", e);
+        }
+    }
+}
+
+/// Checks the interpreter against a hand-derived result, then every
+/// translation against the interpreter.
+fn regression(funcs: Vec<Vec<Stmt>>, trace: Vec<i32>, outcome: Outcome) {
+    let program = Program { funcs };
+    let expected = RunResult { trace, outcome };
+    assert_eq!(
+        interpret(&program),
+        expected,
+        "interpreter\n{}",
+        to_wat(&program)
+    );
+    if let Err(e) = check(&program, Oracles::Both) {
+        panic!("{e}");
+    }
+}
+
+fn try_(body: Vec<Stmt>, catches: Vec<(Tag, Vec<Stmt>)>, catch_all: Option<Vec<Stmt>>) -> Stmt {
+    Try {
+        body,
+        catches,
+        catch_all,
+        result: None,
+    }
+}
+
+#[test]
+fn delegate_skips_an_intermediate_try() {
+    // The middle try would catch I32, but `delegate 1` hands the exception
+    // straight to the outer try.
+    let middle = try_(
+        vec![Delegate(vec![Throw(I32, 7)], 1)],
+        vec![(I32, vec![Log(200)])],
+        None,
+    );
+    let outer = try_(vec![middle], vec![(I32, vec![Log(100)])], None);
+    regression(vec![vec![outer]], vec![7, 100], Outcome::Returned);
+}
+
+#[test]
+fn delegate_from_a_catch_handler_goes_past_its_own_try() {
+    // `delegate 0` inside the catch_all of the inner try names that try, but
+    // its handlers are no longer active there: the outer try catches.
+    let inner = try_(
+        vec![Throw(Empty, 0)],
+        vec![(I32, vec![Log(666)])],
+        Some(vec![Delegate(vec![Throw(I32, 3)], 0), Log(999)]),
+    );
+    let outer = try_(vec![inner], vec![(I32, vec![Log(300)])], None);
+    regression(vec![vec![outer]], vec![3, 300], Outcome::Returned);
+}
+
+#[test]
+fn rethrow_of_an_outer_catch_from_an_inner_handler() {
+    // `rethrow 1` in the Pair handler rethrows the I32 caught one try out.
+    let innermost = try_(vec![Throw(Pair, 2)], vec![(Pair, vec![Rethrow(1)])], None);
+    let middle = try_(vec![Throw(I32, 1)], vec![(I32, vec![innermost])], None);
+    let outer = try_(
+        vec![middle],
+        vec![(I32, vec![Log(400)]), (Pair, vec![Log(500)])],
+        None,
+    );
+    regression(
+        vec![vec![outer]],
+        vec![1, wide(2) as i32, 2, 1, 400],
+        Outcome::Returned,
+    );
+}
+
+#[test]
+fn delegate_to_the_caller() {
+    // `delegate 1` in f1 names f1's body label: the exception skips f1's
+    // catch_all and reaches main's handler.
+    let callee = try_(
+        vec![Delegate(vec![Throw(I32, 9)], 1)],
+        vec![],
+        Some(vec![Log(999)]),
+    );
+    let main = try_(vec![Call(1)], vec![(I32, vec![Log(600)])], None);
+    regression(
+        vec![vec![main], vec![callee]],
+        vec![9, 600],
+        Outcome::Returned,
+    );
+}
+
+#[test]
+fn delegate_to_a_loop_label_propagates_outward() {
+    // Depth 1 from inside the loop body names the `loop`, not a try.
+    let body = vec![Loop(2, vec![Delegate(vec![Throw(Empty, 0)], 1), Log(1)])];
+    let main = try_(body, vec![(Empty, vec![Log(5)])], None);
+    regression(vec![vec![main]], vec![5], Outcome::Returned);
+}
+
+#[test]
+fn uncaught_exception_escapes_main_with_its_payload() {
+    let main = try_(
+        vec![Log(1), Throw(Pair, 5)],
+        vec![(I32, vec![Log(2)])],
+        None,
+    );
+    regression(
+        vec![vec![main]],
+        vec![1],
+        Outcome::Uncaught {
+            tag: 2,
+            fields: vec![5, wide(5)],
+        },
+    );
+}
+
+#[test]
+fn value_below_a_try_survives_a_caught_throw() {
+    let inner = try_(vec![Throw(Empty, 0)], vec![(Empty, vec![Log(12)])], None);
+    regression(
+        vec![vec![Keep(11, vec![inner])]],
+        vec![12, 11],
+        Outcome::Returned,
+    );
+}
+
+#[test]
+fn try_with_a_result_from_body_branch_and_catch() {
+    let branch = Try {
+        body: vec![Br(0), Log(9)],
+        catches: vec![],
+        catch_all: None,
+        result: Some(1000),
+    };
+    let caught = Try {
+        body: vec![Throw(I32, 4)],
+        catches: vec![(Empty, vec![]), (I32, vec![])],
+        catch_all: Some(vec![]),
+        result: Some(2000),
+    };
+    let all = Try {
+        body: vec![Throw(Empty, 0)],
+        catches: vec![(I32, vec![])],
+        catch_all: Some(vec![]),
+        result: Some(3000),
+    };
+    regression(
+        vec![vec![branch, caught, all]],
+        vec![1050, 4, 2002, 3099],
+        Outcome::Returned,
+    );
+}
+
+#[test]
+fn rethrow_from_catch_all_keeps_tag_and_payload() {
+    let inner = try_(vec![Throw(I32, 8)], vec![], Some(vec![Log(3), Rethrow(0)]));
+    let outer = try_(vec![Call(1)], vec![(I32, vec![])], None);
+    regression(
+        vec![vec![outer], vec![inner]],
+        vec![3, 8],
+        Outcome::Returned,
+    );
+}
+
+/// The generator reaches every interesting path often enough, and a fair
+/// share of programs both return and let an exception escape.
+#[test]
+fn generator_exercises_every_path() {
+    use proptest::strategy::ValueTree;
+    use proptest::test_runner::{RngAlgorithm, TestRng, TestRunner};
+
+    let mut runner = TestRunner::new_with_rng(
+        ProptestConfig::default(),
+        TestRng::from_seed(RngAlgorithm::ChaCha, &[7; 32]),
+    );
+    let strategy = program();
+    let (mut total, mut returned, mut uncaught, mut events) = (Stats::default(), 0, 0, 0);
+    let samples = 256;
+    for _ in 0..samples {
+        let program = strategy.new_tree(&mut runner).expect("generate").current();
+        let (result, stats) = interpret_with_stats(&program);
+        match result.outcome {
+            Outcome::Returned => returned += 1,
+            Outcome::Uncaught { .. } => uncaught += 1,
+            Outcome::Trap(_) => unreachable!(),
+        }
+        events += result.trace.len();
+        let Stats {
+            caught_by_tag,
+            caught_by_catch_all,
+            passed_unmatched_try,
+            delegated_inside,
+            delegated_to_caller,
+            delegate_skipped_matching_try,
+            thrown_from_handler,
+            rethrows,
+            outer_rethrows,
+            unwound_calls,
+            branches,
+            try_results,
+        } = stats;
+        total.caught_by_tag += caught_by_tag;
+        total.caught_by_catch_all += caught_by_catch_all;
+        total.passed_unmatched_try += passed_unmatched_try;
+        total.delegated_inside += delegated_inside;
+        total.delegated_to_caller += delegated_to_caller;
+        total.delegate_skipped_matching_try += delegate_skipped_matching_try;
+        total.thrown_from_handler += thrown_from_handler;
+        total.rethrows += rethrows;
+        total.outer_rethrows += outer_rethrows;
+        total.unwound_calls += unwound_calls;
+        total.branches += branches;
+        total.try_results += try_results;
+    }
+    eprintln!(
+        "{samples} programs: {returned} returned, {uncaught} uncaught, {events} events; {total:?}"
+    );
+    assert!(
+        returned >= samples / 5 && uncaught >= samples / 10,
+        "{returned} returned, {uncaught} uncaught"
+    );
+    let Stats {
+        caught_by_tag,
+        caught_by_catch_all,
+        passed_unmatched_try,
+        delegated_inside,
+        delegated_to_caller,
+        delegate_skipped_matching_try,
+        thrown_from_handler,
+        rethrows,
+        outer_rethrows,
+        unwound_calls,
+        branches,
+        try_results,
+    } = total;
+    for (what, n) in [
+        ("caught_by_tag", caught_by_tag),
+        ("caught_by_catch_all", caught_by_catch_all),
+        ("passed_unmatched_try", passed_unmatched_try),
+        ("delegated_inside", delegated_inside),
+        ("delegated_to_caller", delegated_to_caller),
+        (
+            "delegate_skipped_matching_try",
+            delegate_skipped_matching_try,
+        ),
+        ("thrown_from_handler", thrown_from_handler),
+        ("rethrows", rethrows),
+        ("outer_rethrows", outer_rethrows),
+        ("unwound_calls", unwound_calls),
+        ("branches", branches),
+        ("try_results", try_results),
+    ] {
+        assert!(
+            n >= 10,
+            "only {n} × {what} in {samples} programs: {total:?}"
+        );
+    }
+}
