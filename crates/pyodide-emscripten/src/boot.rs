@@ -1,0 +1,315 @@
+//! Instantiating an Emscripten main module and running it up to `main`:
+//! imports resolved (host functions, the `GOT.func` globals, and for a
+//! relocatable module its memory, table, bases, stack globals and tags),
+//! data relocations, constructors, then `__main_argc_argv`.
+
+use wasmtime::{
+    AsContextMut, Extern, ExternType, Func, Global, Instance, Linker, Memory, Module, Ref, Store,
+    Table, Tag, TypedFunc, Val,
+};
+
+use crate::ctx::Handles;
+use crate::dylink::DylinkInfo;
+use crate::linker::CtxGetter;
+use crate::{Error, GuestExit, UnsupportedImport};
+
+/// Where a relocatable main module's data starts (what Emscripten's loader
+/// uses: the first 1 KiB stays unmapped-by-convention).
+const RELOCATABLE_MEMORY_BASE: u32 = 1024;
+/// Table slot 0 is the null function pointer.
+const RELOCATABLE_TABLE_BASE: u32 = 1;
+/// Shadow stack of a relocatable main module (Emscripten's default).
+const RELOCATABLE_STACK_SIZE: u32 = 5 << 20;
+
+/// An instantiated Emscripten main module and the exports the host drives.
+#[derive(Clone)]
+pub struct EmscriptenInstance {
+    instance: Instance,
+    memory: Memory,
+    table: Table,
+    malloc: TypedFunc<i32, i32>,
+    free: TypedFunc<i32, ()>,
+}
+
+impl std::fmt::Debug for EmscriptenInstance {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("EmscriptenInstance")
+            .field("instance", &self.instance)
+            .finish_non_exhaustive()
+    }
+}
+
+impl EmscriptenInstance {
+    /// Instantiates `module` in `store` with the imports of `linker` (see
+    /// [`crate::add_to_linker`]); function imports nobody defines trap with
+    /// their name when called. `dylink` is the module's `dylink.0` metadata
+    /// (see [`crate::dylink::read_dylink_info`]); a relocatable module (one
+    /// that imports its memory) needs it to be laid out. Attaches the host
+    /// state to the instance and applies data relocations, but runs no
+    /// constructor yet.
+    pub fn instantiate<T: 'static>(
+        store: &mut Store<T>,
+        linker: &Linker<T>,
+        module: &Module,
+        dylink: Option<&DylinkInfo>,
+        get: CtxGetter<T>,
+    ) -> Result<Self, Error> {
+        let layout = match dylink {
+            Some(info) if imports_memory(module) => Some(RelocatableLayout::new(info)),
+            None if imports_memory(module) => return Err(Error::MissingDylink),
+            _ => None,
+        };
+        let mut own_memory = None;
+        let mut own_table = None;
+        let mut imports = Vec::new();
+        for import in module.imports() {
+            let (m, name) = (import.module(), import.name());
+            let value: Extern = match import.ty() {
+                ExternType::Func(ty) => match linker.get(&mut *store, m, name).ok() {
+                    Some(defined) => defined,
+                    None => {
+                        let name = format!("{m}.{name}");
+                        Func::new(&mut *store, ty, move |_, _, _| {
+                            Err(wasmtime::Error::new(UnsupportedImport {
+                                name: name.clone(),
+                            }))
+                        })
+                        .into()
+                    }
+                },
+                ExternType::Global(ty) => {
+                    let value = layout.as_ref().and_then(|l| l.global(m, name)).unwrap_or(0);
+                    let global = Global::new(&mut *store, ty, Val::I32(value as i32));
+                    global.map_err(|e| Error::instantiate(module, e))?.into()
+                }
+                ExternType::Memory(ty) => {
+                    let memory =
+                        Memory::new(&mut *store, ty).map_err(|e| Error::instantiate(module, e))?;
+                    own_memory = Some(memory);
+                    memory.into()
+                }
+                ExternType::Table(ty) => {
+                    let needed = layout.as_ref().map_or(0, |l| l.table_end);
+                    let ty = wasmtime::TableType::new(
+                        ty.element().clone(),
+                        ty.minimum().max(u64::from(needed)) as u32,
+                        ty.maximum().map(|m| m as u32),
+                    );
+                    let table = Table::new(&mut *store, ty, Ref::Func(None));
+                    let table = table.map_err(|e| Error::instantiate(module, e))?;
+                    own_table = Some(table);
+                    table.into()
+                }
+                ExternType::Tag(ty) => Tag::new(&mut *store, &ty)
+                    .map_err(|e| Error::instantiate(module, e))?
+                    .into(),
+            };
+            imports.push(value);
+        }
+        let instance = Instance::new(&mut *store, module, &imports)
+            .map_err(|e| Error::instantiate(module, e))?;
+
+        let memory = match own_memory {
+            Some(memory) => memory,
+            None => instance
+                .get_memory(&mut *store, "memory")
+                .ok_or(Error::MissingExport("memory"))?,
+        };
+        let table = match own_table {
+            Some(table) => table,
+            None => instance
+                .get_table(&mut *store, "__indirect_function_table")
+                .ok_or(Error::MissingExport("__indirect_function_table"))?,
+        };
+        let malloc = typed(&instance, &mut *store, "malloc")?;
+        let free = typed(&instance, &mut *store, "free")?;
+        let handles = Handles {
+            memory,
+            table,
+            malloc: Some(malloc.clone()),
+            free: Some(free.clone()),
+            memalign: instance
+                .get_typed_func(&mut *store, "emscripten_builtin_memalign")
+                .ok(),
+            funcs_on_exit: instance.get_typed_func(&mut *store, "__funcs_on_exit").ok(),
+            fflush: instance.get_typed_func(&mut *store, "fflush").ok(),
+        };
+        get(store.data_mut()).handles = Some(handles);
+
+        let this = EmscriptenInstance {
+            instance,
+            memory,
+            table,
+            malloc,
+            free,
+        };
+        if layout.is_some() {
+            this.call_export(store, "__wasm_apply_data_relocs")?;
+        }
+        Ok(this)
+    }
+
+    /// The wasmtime instance.
+    pub fn instance(&self) -> &Instance {
+        &self.instance
+    }
+
+    /// The linear memory.
+    pub fn memory(&self) -> Memory {
+        self.memory
+    }
+
+    /// The function table (`__indirect_function_table`).
+    pub fn table(&self) -> Table {
+        self.table
+    }
+
+    /// Runs `__wasm_call_ctors` (which also initialises the stack limits
+    /// and copies the environment).
+    pub fn call_ctors<T>(&self, store: &mut Store<T>) -> Result<(), Error> {
+        self.call_export(store, "__wasm_call_ctors")
+    }
+
+    /// Calls `__main_argc_argv` with `argv` placed on the shadow stack and
+    /// returns `main`'s result (or the status of an `exit` during `main`).
+    pub fn call_main<T>(&self, store: &mut Store<T>, argv: &[&str]) -> Result<i32, Error> {
+        let stack_alloc: TypedFunc<i32, i32> =
+            typed(&self.instance, &mut *store, "_emscripten_stack_alloc")?;
+        let mut pointers = Vec::with_capacity(argv.len() + 1);
+        for arg in argv {
+            let ptr = stack_alloc
+                .call(&mut *store, arg.len() as i32 + 1)
+                .map_err(|e| Error::trap("main", e))?;
+            let mut bytes = arg.as_bytes().to_vec();
+            bytes.push(0);
+            self.write(store, ptr as u32, &bytes)?;
+            pointers.push(ptr as u32);
+        }
+        pointers.push(0);
+        let table_bytes: Vec<u8> = pointers.iter().flat_map(|p| p.to_le_bytes()).collect();
+        let argv_ptr = stack_alloc
+            .call(&mut *store, table_bytes.len() as i32)
+            .map_err(|e| Error::trap("main", e))?;
+        self.write(store, argv_ptr as u32, &table_bytes)?;
+        let main: TypedFunc<(i32, i32), i32> =
+            typed(&self.instance, &mut *store, "__main_argc_argv")?;
+        match main.call(&mut *store, (argv.len() as i32, argv_ptr)) {
+            Ok(status) => Ok(status),
+            Err(e) => match e.downcast_ref::<GuestExit>() {
+                Some(GuestExit(status)) => Ok(*status),
+                None => Err(Error::trap("main", e)),
+            },
+        }
+    }
+
+    /// Copies `bytes` into guest memory at `ptr`.
+    pub fn write<T>(&self, store: &mut Store<T>, ptr: u32, bytes: &[u8]) -> Result<(), Error> {
+        self.memory
+            .write(store, ptr as usize, bytes)
+            .map_err(|_| Error::OutOfBounds {
+                ptr,
+                len: bytes.len(),
+            })
+    }
+
+    /// Copies `len` bytes out of guest memory at `ptr`.
+    pub fn read<T>(&self, store: &mut Store<T>, ptr: u32, len: usize) -> Result<Vec<u8>, Error> {
+        let mut out = vec![0; len];
+        self.memory
+            .read(store, ptr as usize, &mut out)
+            .map_err(|_| Error::OutOfBounds { ptr, len })?;
+        Ok(out)
+    }
+
+    /// Copies `bytes` plus a NUL into a fresh `malloc` block; free it with
+    /// [`EmscriptenInstance::free`].
+    pub fn malloc_c_string<T>(&self, store: &mut Store<T>, bytes: &[u8]) -> Result<u32, Error> {
+        let ptr = self
+            .malloc
+            .call(&mut *store, bytes.len() as i32 + 1)
+            .map_err(|e| Error::trap("malloc", e))?;
+        if ptr == 0 {
+            return Err(Error::OutOfMemory {
+                bytes: bytes.len() + 1,
+            });
+        }
+        let mut with_nul = bytes.to_vec();
+        with_nul.push(0);
+        self.write(store, ptr as u32, &with_nul)?;
+        Ok(ptr as u32)
+    }
+
+    /// `free(ptr)`.
+    pub fn free<T>(&self, store: &mut Store<T>, ptr: u32) -> Result<(), Error> {
+        self.free
+            .call(store, ptr as i32)
+            .map_err(|e| Error::trap("free", e))
+    }
+
+    /// A typed export of the module.
+    pub fn typed_func<T, P: wasmtime::WasmParams, R: wasmtime::WasmResults>(
+        &self,
+        store: &mut Store<T>,
+        name: &'static str,
+    ) -> Result<TypedFunc<P, R>, Error> {
+        typed(&self.instance, store, name)
+    }
+
+    fn call_export<T>(&self, store: &mut Store<T>, name: &'static str) -> Result<(), Error> {
+        let func: TypedFunc<(), ()> = typed(&self.instance, &mut *store, name)?;
+        func.call(store, ()).map_err(|e| Error::trap(name, e))
+    }
+}
+
+fn typed<P: wasmtime::WasmParams, R: wasmtime::WasmResults>(
+    instance: &Instance,
+    mut store: impl AsContextMut,
+    name: &'static str,
+) -> Result<TypedFunc<P, R>, Error> {
+    instance
+        .get_typed_func(&mut store, name)
+        .map_err(|e| Error::ExportType {
+            name,
+            source: crate::boxed(e),
+        })
+}
+
+fn imports_memory(module: &Module) -> bool {
+    module
+        .imports()
+        .any(|i| matches!(i.ty(), ExternType::Memory(_)))
+}
+
+/// Addresses the host gives a relocatable main module, derived from its
+/// `dylink.0` memory and table sizes the way Emscripten's loader lays out
+/// memory: data at 1024, then the shadow stack, then the heap.
+struct RelocatableLayout {
+    stack_low: u32,
+    stack_high: u32,
+    table_end: u32,
+}
+
+impl RelocatableLayout {
+    fn new(info: &DylinkInfo) -> Self {
+        let data_end = RELOCATABLE_MEMORY_BASE + info.mem_size;
+        let stack_low = data_end.div_ceil(16) * 16;
+        let stack_high = stack_low + RELOCATABLE_STACK_SIZE;
+        RelocatableLayout {
+            stack_low,
+            stack_high,
+            table_end: RELOCATABLE_TABLE_BASE + info.table_size,
+        }
+    }
+
+    fn global(&self, module: &str, name: &str) -> Option<u32> {
+        Some(match (module, name) {
+            ("env", "__memory_base") => RELOCATABLE_MEMORY_BASE,
+            ("env", "__table_base") => RELOCATABLE_TABLE_BASE,
+            ("env", "__stack_pointer") => self.stack_high,
+            ("GOT.mem", "__stack_low") => self.stack_low,
+            ("GOT.mem", "__stack_high") => self.stack_high,
+            ("GOT.mem", "__heap_base") => self.stack_high,
+            _ => return None,
+        })
+    }
+}

@@ -1,0 +1,214 @@
+//! The per-instance host state: [`EmscriptenCtx`], built by
+//! [`EmscriptenCtxBuilder`], whose defaults deny (no host directories, no
+//! inherited stdio, an empty environment) except for real OS entropy.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
+
+use pyodide_vfs::{EntropySource, OsEntropy, Vfs};
+use wasmtime::{Memory, Table, TypedFunc};
+
+/// The most linear memory a guest may grow to by default (2 GiB).
+pub const DEFAULT_MEMORY_LIMIT: u64 = 2 << 30;
+
+/// Largest heap Emscripten's allocator may ask for (`emscripten_get_heap_max`).
+pub(crate) const EMSCRIPTEN_HEAP_MAX: u64 = 4_294_901_760;
+
+/// An entropy source shared by `random_get` and `/dev/(u)random`.
+#[derive(Clone)]
+pub struct SharedEntropy(Arc<Mutex<Box<dyn EntropySource>>>);
+
+impl SharedEntropy {
+    /// Wraps `source` so several consumers draw from the one stream.
+    pub fn new(source: impl EntropySource + 'static) -> Self {
+        SharedEntropy(Arc::new(Mutex::new(Box::new(source))))
+    }
+}
+
+impl std::fmt::Debug for SharedEntropy {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("SharedEntropy")
+    }
+}
+
+impl EntropySource for SharedEntropy {
+    fn fill(&mut self, buf: &mut [u8]) {
+        self.0.lock().unwrap_or_else(|e| e.into_inner()).fill(buf);
+    }
+}
+
+/// Exports of the main module that imports call back into, plus its memory
+/// and function table. Filled by [`crate::boot`] once the instance exists.
+#[derive(Clone)]
+pub(crate) struct Handles {
+    pub(crate) memory: Memory,
+    pub(crate) table: Table,
+    pub(crate) malloc: Option<TypedFunc<i32, i32>>,
+    pub(crate) free: Option<TypedFunc<i32, ()>>,
+    pub(crate) memalign: Option<TypedFunc<(i32, i32), i32>>,
+    pub(crate) funcs_on_exit: Option<TypedFunc<(), ()>>,
+    pub(crate) fflush: Option<TypedFunc<i32, i32>>,
+}
+
+/// A call-trampoline target resolved once per table slot.
+#[derive(Clone)]
+pub(crate) enum Trampoline {
+    Args0(TypedFunc<(), i32>),
+    Args1(TypedFunc<i32, i32>),
+    Args2(TypedFunc<(i32, i32), i32>),
+    Args3(TypedFunc<(i32, i32, i32), i32>),
+    Void0(TypedFunc<(), ()>),
+    Void1(TypedFunc<i32, ()>),
+    Void2(TypedFunc<(i32, i32), ()>),
+    Void3(TypedFunc<(i32, i32, i32), ()>),
+}
+
+/// Host state of one Pyodide instance.
+pub struct EmscriptenCtx {
+    pub(crate) vfs: Vfs,
+    pub(crate) environ: Vec<Vec<u8>>,
+    pub(crate) program_name: Vec<u8>,
+    pub(crate) memory_limit: u64,
+    pub(crate) entropy: SharedEntropy,
+    pub(crate) started: Instant,
+    pub(crate) keepalive: i32,
+    pub(crate) umask: u32,
+    pub(crate) handles: Option<Handles>,
+    pub(crate) trampolines: HashMap<u32, Trampoline>,
+}
+
+impl std::fmt::Debug for EmscriptenCtx {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("EmscriptenCtx")
+            .field("vfs", &self.vfs)
+            .field("environ_len", &self.environ.len())
+            .field("memory_limit", &self.memory_limit)
+            .field("keepalive", &self.keepalive)
+            .finish_non_exhaustive()
+    }
+}
+
+impl EmscriptenCtx {
+    /// A builder with denying defaults.
+    pub fn builder() -> EmscriptenCtxBuilder {
+        EmscriptenCtxBuilder::default()
+    }
+
+    /// The file system the guest sees.
+    pub fn vfs(&self) -> &Vfs {
+        &self.vfs
+    }
+
+    /// The file system the guest sees, writable (to mount or add files).
+    pub fn vfs_mut(&mut self) -> &mut Vfs {
+        &mut self.vfs
+    }
+
+    /// The entropy stream behind `random_get` and `/dev/(u)random`.
+    pub fn entropy(&self) -> &SharedEntropy {
+        &self.entropy
+    }
+
+    pub(crate) fn handles(&self) -> wasmtime::Result<&Handles> {
+        self.handles.as_ref().ok_or_else(|| {
+            wasmtime::format_err!(
+                "an import was called before the instance was attached to its host state"
+            )
+        })
+    }
+}
+
+/// Builds an [`EmscriptenCtx`].
+pub struct EmscriptenCtxBuilder {
+    vfs: Option<Vfs>,
+    environ: Vec<(String, String)>,
+    program_name: String,
+    memory_limit: u64,
+    entropy: Option<SharedEntropy>,
+}
+
+impl Default for EmscriptenCtxBuilder {
+    fn default() -> Self {
+        EmscriptenCtxBuilder {
+            vfs: None,
+            environ: Vec::new(),
+            program_name: "python".to_owned(),
+            memory_limit: DEFAULT_MEMORY_LIMIT,
+            entropy: None,
+        }
+    }
+}
+
+impl std::fmt::Debug for EmscriptenCtxBuilder {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("EmscriptenCtxBuilder")
+            .field("environ", &self.environ)
+            .field("program_name", &self.program_name)
+            .field("memory_limit", &self.memory_limit)
+            .finish_non_exhaustive()
+    }
+}
+
+impl EmscriptenCtxBuilder {
+    /// The file system (default: Emscripten's layout, stdio discarded).
+    pub fn vfs(mut self, vfs: Vfs) -> Self {
+        self.vfs = Some(vfs);
+        self
+    }
+
+    /// Adds an environment variable (the environment is frozen when the
+    /// constructors run, as Emscripten's is).
+    pub fn env(mut self, key: impl Into<String>, value: impl Into<String>) -> Self {
+        let key = key.into();
+        self.environ.retain(|(k, _)| *k != key);
+        self.environ.push((key, value.into()));
+        self
+    }
+
+    /// The program name (`argv[0]` and `_emscripten_get_progname`).
+    pub fn program_name(mut self, name: impl Into<String>) -> Self {
+        self.program_name = name.into();
+        self
+    }
+
+    /// The ceiling for linear memory in bytes; heap growth past it fails
+    /// (Python raises `MemoryError`).
+    pub fn memory_limit(mut self, bytes: u64) -> Self {
+        self.memory_limit = bytes;
+        self
+    }
+
+    /// The entropy source (default: the OS). Give the same one to the VFS
+    /// builder so `/dev/urandom` draws from it too.
+    pub fn entropy(mut self, entropy: SharedEntropy) -> Self {
+        self.entropy = Some(entropy);
+        self
+    }
+
+    /// Builds the context.
+    pub fn build(self) -> EmscriptenCtx {
+        let entropy = self
+            .entropy
+            .unwrap_or_else(|| SharedEntropy::new(OsEntropy));
+        let vfs = self
+            .vfs
+            .unwrap_or_else(|| Vfs::builder().entropy(entropy.clone()).build());
+        EmscriptenCtx {
+            vfs,
+            environ: self
+                .environ
+                .into_iter()
+                .map(|(k, v)| format!("{k}={v}").into_bytes())
+                .collect(),
+            program_name: self.program_name.into_bytes(),
+            memory_limit: self.memory_limit,
+            entropy,
+            started: Instant::now(),
+            keepalive: 0,
+            umask: 0o022,
+            handles: None,
+            trampolines: HashMap::new(),
+        }
+    }
+}

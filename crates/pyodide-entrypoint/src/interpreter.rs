@@ -1,0 +1,348 @@
+//! [`Interpreter`]: one booted CPython with its own store, memory and file
+//! system.
+
+use std::path::PathBuf;
+
+use pyodide_emscripten::{DEFAULT_MEMORY_LIMIT, EmscriptenCtx, EmscriptenInstance, SharedEntropy};
+use pyodide_vfs::{
+    Dirfd, GuestPath, InputSource, MountAccess, OpenFlags, OsEntropy, OutputSink, Vfs,
+};
+use wasmtime::{Store, TypedFunc};
+
+use crate::Error;
+use crate::runtime::{HostState, Runtime, ctx_of};
+
+const DRIVER: &str = include_str!("driver.py");
+const PY_FILE_INPUT: i32 = 257;
+const HOME: &str = "/home/pyodide";
+
+/// A host directory made visible to the guest.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Mount {
+    /// The host directory.
+    pub host: PathBuf,
+    /// Where the guest sees it (absolute).
+    pub guest: String,
+    /// Whether the guest may write to it.
+    pub writable: bool,
+}
+
+/// How to boot an [`Interpreter`]. The defaults deny: no host directories,
+/// no input, output discarded.
+#[derive(Debug)]
+pub struct InterpreterConfig {
+    /// Extra environment variables (on top of Pyodide's defaults).
+    pub env: Vec<(String, String)>,
+    /// Host directories to mount.
+    pub mounts: Vec<Mount>,
+    /// The guest's stdin.
+    pub stdin: InputSource,
+    /// The guest's stdout.
+    pub stdout: OutputSink,
+    /// The guest's stderr.
+    pub stderr: OutputSink,
+    /// `argv[0]` of the interpreter (`sys.executable`).
+    pub program_name: String,
+    /// Linear memory ceiling in bytes.
+    pub memory_limit: u64,
+}
+
+impl Default for InterpreterConfig {
+    fn default() -> Self {
+        InterpreterConfig {
+            env: Vec::new(),
+            mounts: Vec::new(),
+            stdin: InputSource::Empty,
+            stdout: OutputSink::Discard,
+            stderr: OutputSink::Discard,
+            program_name: "python".to_owned(),
+            memory_limit: DEFAULT_MEMORY_LIMIT,
+        }
+    }
+}
+
+/// How a run ended without a host error.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Outcome {
+    /// What `python` would exit with: 0, the `SystemExit` code, or 1 after
+    /// an uncaught exception.
+    pub status: i32,
+    /// The traceback text of an uncaught exception (already printed to the
+    /// guest's stderr, as Python does).
+    pub traceback: Option<String>,
+}
+
+/// A booted CPython.
+pub struct Interpreter {
+    store: Store<HostState>,
+    instance: EmscriptenInstance,
+    driver_run: i32,
+    unicode_from: TypedFunc<(i32, i32), i32>,
+    call_one: TypedFunc<(i32, i32), i32>,
+    as_utf8: TypedFunc<(i32, i32), i32>,
+    decref: TypedFunc<i32, ()>,
+}
+
+impl std::fmt::Debug for Interpreter {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Interpreter")
+            .field("instance", &self.instance)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Interpreter {
+    /// Boots CPython: builds the file system, instantiates, runs the
+    /// constructors and `main`, and installs the driver.
+    pub fn boot(runtime: &Runtime, config: InterpreterConfig) -> Result<Interpreter, Error> {
+        let python = runtime.version.python;
+        let entropy = SharedEntropy::new(OsEntropy);
+        let mut vfs = Vfs::builder()
+            .entropy(entropy.clone())
+            .stdin(config.stdin)
+            .stdout(config.stdout)
+            .stderr(config.stderr)
+            .build();
+        let lib = format!("/lib/python{}.{}", python.major, python.minor);
+        for dir in [
+            format!("{lib}/site-packages"),
+            format!("{lib}/lib-dynload"),
+            HOME.to_owned(),
+        ] {
+            vfs.create_dir_all(GuestPath::from(dir.as_str()), 0o755)
+                .map_err(|errno| Error::Layout {
+                    path: dir.clone(),
+                    errno,
+                })?;
+        }
+        let zip = format!("/lib/python{}{}.zip", python.major, python.minor);
+        write_file(&mut vfs, &zip, &runtime.stdlib)?;
+        for mount in &config.mounts {
+            let mount_error = |source: Box<dyn std::error::Error + Send + Sync>| Error::Mount {
+                host: mount.host.clone(),
+                guest: mount.guest.clone(),
+                source,
+            };
+            let dir =
+                pyodide_vfs::open_host_dir(&mount.host).map_err(|e| mount_error(Box::new(e)))?;
+            vfs.create_dir_all(GuestPath::from(mount.guest.as_str()), 0o755)
+                .map_err(|errno| Error::Layout {
+                    path: mount.guest.clone(),
+                    errno,
+                })?;
+            let access = if mount.writable {
+                MountAccess::ReadWrite
+            } else {
+                MountAccess::ReadOnly
+            };
+            vfs.mount_host(GuestPath::from(mount.guest.as_str()), dir, access)
+                .map_err(|e| mount_error(Box::new(e)))?;
+        }
+        vfs.chdir(Dirfd::Cwd, GuestPath::from(HOME))
+            .map_err(|errno| Error::Layout {
+                path: HOME.to_owned(),
+                errno,
+            })?;
+
+        let mut builder = EmscriptenCtx::builder()
+            .vfs(vfs)
+            .entropy(entropy)
+            .program_name(config.program_name.clone())
+            .memory_limit(config.memory_limit);
+        // Pyodide's environment on Node, so programs see the same values.
+        let defaults = [
+            ("USER", "web_user".to_owned()),
+            ("LOGNAME", "web_user".to_owned()),
+            ("PATH", "/".to_owned()),
+            ("PWD", "/".to_owned()),
+            ("HOME", HOME.to_owned()),
+            ("LANG", "C.UTF-8".to_owned()),
+            ("_", config.program_name.clone()),
+            ("PYTHONINSPECT", "1".to_owned()),
+            ("LD_LIBRARY_PATH", format!("/usr/lib:{lib}/site-packages")),
+        ];
+        for (key, value) in defaults {
+            builder = builder.env(key, value);
+        }
+        for (key, value) in config.env {
+            builder = builder.env(key, value);
+        }
+        let mut store = Store::new(
+            runtime.cache.engine(),
+            HostState {
+                ctx: builder.build(),
+            },
+        );
+        let instance = EmscriptenInstance::instantiate(
+            &mut store,
+            &runtime.linker,
+            &runtime.module,
+            runtime.dylink.as_ref(),
+            ctx_of,
+        )?;
+        instance.call_ctors(&mut store)?;
+        let status = instance.call_main(&mut store, &[config.program_name.as_str()])?;
+        if status != 0 {
+            return Err(Error::Startup { status });
+        }
+
+        let mut interpreter = Interpreter {
+            driver_run: 0,
+            unicode_from: instance.typed_func(&mut store, "PyUnicode_FromStringAndSize")?,
+            call_one: instance.typed_func(&mut store, "PyObject_CallOneArg")?,
+            as_utf8: instance.typed_func(&mut store, "PyUnicode_AsUTF8AndSize")?,
+            decref: instance.typed_func(&mut store, "Py_DecRef")?,
+            store,
+            instance,
+        };
+        interpreter.driver_run = interpreter.install_driver()?;
+        Ok(interpreter)
+    }
+
+    /// Runs `code` as `python -c` would, with `args` after `-c` in `sys.argv`.
+    pub fn run(&mut self, code: &str, args: &[String]) -> Result<Outcome, Error> {
+        self.request("code", code, args)
+    }
+
+    /// Runs `source` read from stdin, as `python - args…` would.
+    pub fn run_stdin(&mut self, source: &str, args: &[String]) -> Result<Outcome, Error> {
+        self.request("stdin", source, args)
+    }
+
+    /// Runs the guest file `path` as `python path args…` would.
+    pub fn run_file(&mut self, path: &str, args: &[String]) -> Result<Outcome, Error> {
+        self.request("file", path, args)
+    }
+
+    /// Runs module `name` as `python -m name args…` would.
+    pub fn run_module(&mut self, name: &str, args: &[String]) -> Result<Outcome, Error> {
+        self.request("module", name, args)
+    }
+
+    /// Runs the `atexit` handlers and flushes the standard streams, as
+    /// Python does before the process ends.
+    pub fn finish(&mut self) -> Result<Outcome, Error> {
+        self.request("atexit", "", &[])
+    }
+
+    /// The guest's file system.
+    pub fn vfs(&self) -> &Vfs {
+        self.store.data().ctx.vfs()
+    }
+
+    fn install_driver(&mut self) -> Result<i32, Error> {
+        let store = &mut self.store;
+        let dict_new: TypedFunc<(), i32> = self.instance.typed_func(store, "PyDict_New")?;
+        let run_string: TypedFunc<(i32, i32, i32, i32, i32), i32> =
+            self.instance.typed_func(store, "PyRun_StringFlags")?;
+        let get_item: TypedFunc<(i32, i32), i32> =
+            self.instance.typed_func(store, "PyDict_GetItemString")?;
+        let namespace = dict_new
+            .call(&mut *store, ())
+            .map_err(|e| driver_error("PyDict_New", e))?;
+        let source = self.instance.malloc_c_string(store, DRIVER.as_bytes())?;
+        let result = run_string
+            .call(
+                &mut *store,
+                (source as i32, PY_FILE_INPUT, namespace, namespace, 0),
+            )
+            .map_err(|e| driver_error("PyRun_StringFlags", e))?;
+        self.instance.free(store, source as u32)?;
+        if result == 0 {
+            return Err(Error::Driver(
+                "the driver source raised an exception".to_owned(),
+            ));
+        }
+        self.decref
+            .call(&mut *store, result)
+            .map_err(|e| driver_error("Py_DecRef", e))?;
+        let name = self.instance.malloc_c_string(store, b"run")?;
+        let run = get_item
+            .call(&mut *store, (namespace as i32, name as i32))
+            .map_err(|e| driver_error("PyDict_GetItemString", e))?;
+        self.instance.free(store, name)?;
+        if run == 0 {
+            return Err(Error::Driver("the driver defines no run()".to_owned()));
+        }
+        // `namespace` is never released, so the borrowed `run` stays alive.
+        Ok(run)
+    }
+
+    fn request(&mut self, kind: &str, target: &str, args: &[String]) -> Result<Outcome, Error> {
+        let mut request = format!("{kind}\0{target}");
+        for arg in args {
+            request.push('\0');
+            request.push_str(arg);
+        }
+        let store = &mut self.store;
+        let bytes = self.instance.malloc_c_string(store, request.as_bytes())?;
+        let text = self
+            .unicode_from
+            .call(&mut *store, (bytes as i32, request.len() as i32))
+            .map_err(|e| driver_error("PyUnicode_FromStringAndSize", e))?;
+        self.instance.free(store, bytes)?;
+        if text == 0 {
+            return Err(Error::Driver("cannot decode the request".to_owned()));
+        }
+        let result = self.call_one.call(&mut *store, (self.driver_run, text));
+        self.decref
+            .call(&mut *store, text)
+            .map_err(|e| driver_error("Py_DecRef", e))?;
+        let result = result.map_err(|e| driver_error("run", e))?;
+        if result == 0 {
+            return Err(Error::Driver("the driver raised an exception".to_owned()));
+        }
+        let size_slot = self.instance.malloc_c_string(store, &[0; 4])?;
+        let data = self
+            .as_utf8
+            .call(&mut *store, (result, size_slot as i32))
+            .map_err(|e| driver_error("PyUnicode_AsUTF8AndSize", e))?;
+        let size = u32::from_le_bytes(
+            self.instance
+                .read(store, size_slot, 4)?
+                .try_into()
+                .expect("4 bytes"),
+        );
+        let reply = self.instance.read(store, data as u32, size as usize)?;
+        self.instance.free(store, size_slot)?;
+        self.decref
+            .call(&mut *store, result)
+            .map_err(|e| driver_error("Py_DecRef", e))?;
+        parse_reply(&reply)
+    }
+}
+
+fn parse_reply(reply: &[u8]) -> Result<Outcome, Error> {
+    let reply = String::from_utf8_lossy(reply);
+    let (status, traceback) = reply
+        .split_once('\n')
+        .ok_or_else(|| Error::Driver(format!("malformed driver reply {reply:?}")))?;
+    let status = status
+        .parse()
+        .map_err(|_| Error::Driver(format!("malformed status {status:?}")))?;
+    let traceback = (!traceback.is_empty()).then(|| traceback.to_owned());
+    Ok(Outcome { status, traceback })
+}
+
+fn driver_error(during: &'static str, error: wasmtime::Error) -> Error {
+    Error::Host(pyodide_emscripten::Error::Trap {
+        during,
+        source: error.into_boxed_dyn_error(),
+    })
+}
+
+fn write_file(vfs: &mut Vfs, path: &str, contents: &[u8]) -> Result<(), Error> {
+    let layout = |errno| Error::Layout {
+        path: path.to_owned(),
+        errno,
+    };
+    let flags = OpenFlags::WRONLY | OpenFlags::CREAT | OpenFlags::TRUNC;
+    let fd = vfs
+        .open(Dirfd::Cwd, GuestPath::from(path), flags, 0o444)
+        .map_err(layout)?;
+    let mut written = 0;
+    while written < contents.len() {
+        written += vfs.write(fd, &contents[written..]).map_err(layout)?;
+    }
+    vfs.close(fd).map_err(layout)
+}

@@ -1,0 +1,81 @@
+//! The public Rust API of pyworkerd: a [`Runtime`] (engine, compiled-module
+//! cache, Pyodide distribution) that boots [`Interpreter`]s, each a real
+//! CPython from Pyodide's release binary, running in wasmtime with every
+//! import implemented in Rust.
+//!
+//! It composes the internal crates: `pyodide-packages` finds (or fetches)
+//! the distribution, `pyodide-emscripten` compiles it once and hosts it,
+//! `pyodide-vfs` is the guest's file system. It knows nothing of HTTP,
+//! command lines or terminals (that is the `pyworkerd` binary).
+//!
+//! Running code goes through a small Python driver (`src/driver.py`) kept in
+//! a private namespace, called through CPython's C API exports, so results
+//! come back as values: the exit status and, for an uncaught exception, the
+//! traceback text.
+//!
+//! Wasm frames run on the calling thread's native stack; call into an
+//! interpreter from a thread with at least [`RECOMMENDED_THREAD_STACK`]
+//! bytes of stack, so deep recursion ends in a trap rather than a crash.
+//!
+//! Tests: `tests/` (real Pyodide, fetched through the project's fetch code).
+
+mod interpreter;
+mod runtime;
+
+pub use interpreter::{Interpreter, InterpreterConfig, Mount, Outcome};
+pub use pyodide_vfs::{InputSource, OutputSink, SharedBuffer};
+pub use runtime::{Runtime, RuntimeOptions};
+
+use std::path::PathBuf;
+
+/// Native stack the thread running an interpreter should have: the wasm
+/// stack limit plus room for the host's own frames.
+pub const RECOMMENDED_THREAD_STACK: usize = 64 << 20;
+
+/// Errors of the runtime.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// The requested Pyodide version is not known.
+    #[error(transparent)]
+    Distribution(#[from] pyodide_packages::dist::Error),
+    /// Compiling, instantiating or running the module failed in the host.
+    #[error(transparent)]
+    Host(#[from] pyodide_emscripten::Error),
+    /// A file of the distribution could not be read.
+    #[error("cannot read '{path}'")]
+    Read {
+        /// The file.
+        path: PathBuf,
+        /// The I/O error.
+        #[source]
+        source: std::io::Error,
+    },
+    /// A host directory could not be mounted.
+    #[error("cannot mount '{host}' at '{guest}'")]
+    Mount {
+        /// The host directory.
+        host: PathBuf,
+        /// The guest path.
+        guest: String,
+        /// Why.
+        #[source]
+        source: Box<dyn std::error::Error + Send + Sync>,
+    },
+    /// Setting up the guest file system failed.
+    #[error("cannot prepare '{path}' in the guest file system: {errno}")]
+    Layout {
+        /// The guest path.
+        path: String,
+        /// The error.
+        errno: pyodide_vfs::Errno,
+    },
+    /// CPython did not start.
+    #[error("Python failed to start (main returned {status})")]
+    Startup {
+        /// `main`'s status.
+        status: i32,
+    },
+    /// The interpreter's driver misbehaved (a bug in pyworkerd).
+    #[error("internal error in the interpreter driver: {0}")]
+    Driver(String),
+}

@@ -1,0 +1,150 @@
+//! [`Runtime`]: the pieces every interpreter of one Pyodide version shares —
+//! the engine, the compiled module (mapped from the cache), the standard
+//! library archive and the linker with the host imports.
+
+use std::io::Read;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use pyodide_emscripten::dylink::{DylinkInfo, read_dylink_info};
+use pyodide_emscripten::{CacheOutcome, EmscriptenCtx, EngineSettings, ModuleCache};
+use pyodide_packages::dist::{self, Distribution, Event, KnownVersion, Source};
+use wasmtime::{Linker, Module};
+
+use crate::Error;
+
+/// How to make a [`Runtime`].
+pub struct RuntimeOptions {
+    /// The Pyodide version (default: the newest known).
+    pub version: String,
+    /// Engine settings (the defaults are what pyworkerd uses).
+    pub engine: EngineSettings,
+    /// The cache root (default: `PYWORKERD_CACHE`, else the user cache).
+    pub cache_root: Option<PathBuf>,
+    /// Progress of a first-use fetch.
+    pub progress: Box<dyn FnMut(Event)>,
+}
+
+impl Default for RuntimeOptions {
+    fn default() -> Self {
+        RuntimeOptions {
+            version: dist::default_version().version.to_owned(),
+            engine: EngineSettings::default(),
+            cache_root: None,
+            progress: Box::new(|_| {}),
+        }
+    }
+}
+
+impl std::fmt::Debug for RuntimeOptions {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RuntimeOptions")
+            .field("version", &self.version)
+            .field("engine", &self.engine)
+            .field("cache_root", &self.cache_root)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Store data of an interpreter.
+pub(crate) struct HostState {
+    pub(crate) ctx: EmscriptenCtx,
+}
+
+pub(crate) fn ctx_of(state: &mut HostState) -> &mut EmscriptenCtx {
+    &mut state.ctx
+}
+
+/// Everything interpreters of one Pyodide version share.
+pub struct Runtime {
+    pub(crate) version: &'static KnownVersion,
+    pub(crate) cache: ModuleCache,
+    pub(crate) module: Module,
+    pub(crate) dylink: Option<DylinkInfo>,
+    pub(crate) stdlib: Arc<[u8]>,
+    pub(crate) linker: Linker<HostState>,
+    compiled_now: bool,
+}
+
+impl std::fmt::Debug for Runtime {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Runtime")
+            .field("version", &self.version.version)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Runtime {
+    /// Finds the distribution (fetching and verifying it on first use),
+    /// loads the compiled module from the cache (compiling it on first use)
+    /// and prepares the host imports.
+    pub fn new(mut options: RuntimeOptions) -> Result<Runtime, Error> {
+        let version = dist::known_version(&options.version)?;
+        let cache_root = match options.cache_root.take() {
+            Some(root) => root,
+            None => dist::cache_root()?,
+        };
+        let distribution = dist::ensure(
+            version,
+            &cache_root,
+            &Source::from_env(),
+            &mut options.progress,
+        )?;
+        let cache = ModuleCache::new(options.engine, cache_root.join("modules"))?;
+        let loaded = cache.load_file(&distribution.asm_wasm(), known_sha256(&distribution))?;
+        let compiled_now = matches!(loaded.outcome, CacheOutcome::Compiled { .. });
+        let dylink = read_prefix_dylink(&distribution)?;
+        let stdlib_path = distribution.stdlib_zip();
+        let stdlib = std::fs::read(&stdlib_path).map_err(|source| Error::Read {
+            path: stdlib_path,
+            source,
+        })?;
+        let mut linker = Linker::new(cache.engine());
+        pyodide_emscripten::add_to_linker(&mut linker, ctx_of).map_err(|e| {
+            Error::Host(pyodide_emscripten::Error::Engine(e.into_boxed_dyn_error()))
+        })?;
+        Ok(Runtime {
+            version,
+            cache,
+            module: loaded.module,
+            dylink,
+            stdlib: stdlib.into(),
+            linker,
+            compiled_now,
+        })
+    }
+
+    /// The Pyodide release this runtime runs.
+    pub fn version(&self) -> &'static KnownVersion {
+        self.version
+    }
+
+    /// Whether making this runtime compiled the module (a cold cache).
+    pub fn compiled_now(&self) -> bool {
+        self.compiled_now
+    }
+
+    /// The module cache (and through it, the engine).
+    pub fn module_cache(&self) -> &ModuleCache {
+        &self.cache
+    }
+}
+
+fn known_sha256(distribution: &Distribution) -> Option<[u8; 32]> {
+    let hex = distribution.file_sha256(dist::ASM_WASM)?;
+    hex::decode(hex).ok()?.try_into().ok()
+}
+
+/// `dylink.0` is the first section; 64 KiB of the file hold it.
+fn read_prefix_dylink(distribution: &Distribution) -> Result<Option<DylinkInfo>, Error> {
+    let path = distribution.asm_wasm();
+    let read_error = |source| Error::Read {
+        path: path.clone(),
+        source,
+    };
+    let mut prefix = Vec::with_capacity(64 << 10);
+    std::fs::File::open(&path)
+        .and_then(|f| f.take(64 << 10).read_to_end(&mut prefix))
+        .map_err(read_error)?;
+    Ok(read_dylink_info(dist::ASM_WASM, &prefix)?)
+}

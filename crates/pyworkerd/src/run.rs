@@ -1,0 +1,229 @@
+//! `pyworkerd run`.
+
+use std::io::{IsTerminal, Read};
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result, bail};
+use clap::Args;
+use pyodide_entrypoint::{
+    InputSource, Interpreter, InterpreterConfig, Mount, OutputSink, Runtime, RuntimeOptions,
+};
+use pyodide_packages::dist::{self, Event, Phase};
+
+/// Run a Python script, `-c` code, a `-m` module, or a script on stdin.
+///
+/// Behaves like `python`: `sys.argv` is set the same way, Python's exit
+/// status is pyworkerd's, an uncaught exception prints its traceback and
+/// exits with 1. The script's directory is mounted read-only at the same
+/// path inside the guest so sibling imports work; nothing else of the host
+/// is visible unless mounted with --mount.
+#[derive(Debug, Args)]
+#[command(
+    after_help = "Examples:\n  pyworkerd run examples/hello.py\n  pyworkerd run -c 'print(1+1)'\n  pyworkerd run -m json.tool data.json\n  echo 'print(42)' | pyworkerd run -\n  pyworkerd run --mount ./data:/data:rw script.py"
+)]
+pub(crate) struct RunArgs {
+    /// Program passed in as a string (like `python -c`).
+    #[arg(short = 'c', value_name = "CODE", conflicts_with = "module")]
+    code: Option<String>,
+
+    /// Run a library module as a script (like `python -m`).
+    #[arg(short = 'm', value_name = "MODULE")]
+    module: Option<String>,
+
+    /// Make a host directory visible: HOST:GUEST, optionally :ro (the
+    /// default) or :rw. Repeatable.
+    #[arg(long = "mount", value_name = "HOST:GUEST[:ro|:rw]")]
+    mounts: Vec<String>,
+
+    /// Set an environment variable for the guest: K=V. Repeatable.
+    #[arg(long = "env", value_name = "K=V")]
+    env: Vec<String>,
+
+    /// The Pyodide release to run.
+    #[arg(long, value_name = "VERSION", default_value_t = dist::default_version().version.to_owned(), env = "PYWORKERD_PYODIDE_VERSION")]
+    pyodide_version: String,
+
+    /// The script (a path, or `-` for stdin) followed by its arguments; with
+    /// -c or -m, all of these are arguments.
+    #[arg(
+        value_name = "SCRIPT [ARGS]",
+        trailing_var_arg = true,
+        allow_hyphen_values = true
+    )]
+    rest: Vec<String>,
+}
+
+enum Target {
+    Code(String),
+    Module(String),
+    File { guest: String, dir: PathBuf },
+    Stdin(String),
+}
+
+pub(crate) fn run(args: RunArgs) -> Result<u8> {
+    let mut rest = args.rest.clone();
+    let target = if let Some(code) = args.code.clone() {
+        Target::Code(code)
+    } else if let Some(module) = args.module.clone() {
+        Target::Module(module)
+    } else if rest.is_empty() || rest[0] == "-" {
+        if !rest.is_empty() {
+            rest.remove(0);
+        }
+        let mut source = String::new();
+        std::io::stdin()
+            .read_to_string(&mut source)
+            .context("cannot read the script from stdin")?;
+        Target::Stdin(source)
+    } else {
+        let script = rest.remove(0);
+        let path = Path::new(&script);
+        if !path.is_file() {
+            bail!("script '{script}' not found (no such file)");
+        }
+        let absolute = std::fs::canonicalize(path)
+            .with_context(|| format!("cannot resolve script '{script}'"))?;
+        let guest = absolute
+            .to_str()
+            .with_context(|| format!("script path '{script}' is not UTF-8"))?
+            .to_owned();
+        let dir = absolute
+            .parent()
+            .context("script has no directory")?
+            .to_owned();
+        Target::File { guest, dir }
+    };
+
+    let mut mounts = args
+        .mounts
+        .iter()
+        .map(|m| parse_mount(m))
+        .collect::<Result<Vec<_>>>()?;
+    if let Target::File { dir, .. } = &target {
+        if !mounts.iter().any(|m| Path::new(&m.guest) == dir) {
+            let guest = dir
+                .to_str()
+                .context("script directory is not UTF-8")?
+                .to_owned();
+            mounts.push(Mount {
+                host: dir.clone(),
+                guest,
+                writable: false,
+            });
+        }
+    }
+    let env = args
+        .env
+        .iter()
+        .map(|e| parse_env(e))
+        .collect::<Result<Vec<_>>>()?;
+
+    let terminal = std::io::stderr().is_terminal();
+    let runtime = Runtime::new(RuntimeOptions {
+        version: args.pyodide_version.clone(),
+        progress: Box::new(move |event| report_fetch(terminal, &event)),
+        ..Default::default()
+    })
+    .with_context(|| format!("cannot prepare Pyodide {}", args.pyodide_version))?;
+    if runtime.compiled_now() && terminal {
+        eprintln!(
+            "pyworkerd: compiled Pyodide {} (cached for later runs)",
+            runtime.version().version
+        );
+    }
+
+    let stdin = match target {
+        Target::Stdin(_) => InputSource::Empty,
+        _ => InputSource::Inherit,
+    };
+    let config = InterpreterConfig {
+        env,
+        mounts,
+        stdin,
+        stdout: OutputSink::InheritStdout,
+        stderr: OutputSink::InheritStderr,
+        program_name: "python".to_owned(),
+        ..Default::default()
+    };
+    // Wasm frames use this thread's stack: run on one large enough.
+    let handle = std::thread::Builder::new()
+        .name("python".to_owned())
+        .stack_size(pyodide_entrypoint::RECOMMENDED_THREAD_STACK)
+        .spawn(move || -> Result<i32> {
+            let mut interpreter =
+                Interpreter::boot(&runtime, config).context("cannot start Python")?;
+            let outcome = match &target {
+                Target::Code(code) => interpreter.run(code, &rest),
+                Target::Module(module) => interpreter.run_module(module, &rest),
+                Target::File { guest, .. } => interpreter.run_file(guest, &rest),
+                Target::Stdin(source) => interpreter.run_stdin(source, &rest),
+            }?;
+            let finish = interpreter.finish()?;
+            Ok(if outcome.status != 0 {
+                outcome.status
+            } else {
+                finish.status
+            })
+        })
+        .context("cannot start the interpreter thread")?;
+    let status = handle
+        .join()
+        .map_err(|_| anyhow::anyhow!("the interpreter thread panicked"))??;
+    // Like a shell, report statuses modulo 256.
+    Ok((status & 0xff) as u8)
+}
+
+fn parse_mount(spec: &str) -> Result<Mount> {
+    let (spec, writable) = match spec.rsplit_once(':') {
+        Some((rest, "rw")) => (rest, true),
+        Some((rest, "ro")) => (rest, false),
+        _ => (spec, false),
+    };
+    let Some((host, guest)) = spec.split_once(':') else {
+        bail!("--mount '{spec}': expected HOST:GUEST[:ro|:rw]");
+    };
+    if !guest.starts_with('/') {
+        bail!("--mount '{spec}': the guest path '{guest}' must be absolute");
+    }
+    let host_path = Path::new(host);
+    if !host_path.is_dir() {
+        bail!("--mount '{spec}': '{host}' is not a readable directory");
+    }
+    std::fs::read_dir(host_path)
+        .with_context(|| format!("--mount '{spec}': cannot read '{host}'"))?;
+    Ok(Mount {
+        host: host_path.to_owned(),
+        guest: guest.to_owned(),
+        writable,
+    })
+}
+
+fn parse_env(spec: &str) -> Result<(String, String)> {
+    match spec.split_once('=') {
+        Some((key, value)) if !key.is_empty() => Ok((key.to_owned(), value.to_owned())),
+        _ => bail!("--env '{spec}': expected K=V"),
+    }
+}
+
+fn report_fetch(terminal: bool, event: &Event) {
+    if !terminal {
+        return;
+    }
+    match event {
+        Event::PhaseStarted(Phase::NpmPack) => {
+            eprintln!("pyworkerd: fetching Pyodide (first use) with npm pack…")
+        }
+        Event::PhaseStarted(Phase::Downloading) => {
+            eprintln!("pyworkerd: downloading Pyodide (first use)…")
+        }
+        Event::PhaseStarted(Phase::Verifying) => eprintln!("pyworkerd: verifying the download…"),
+        Event::PhaseStarted(Phase::Extracting) => eprintln!("pyworkerd: extracting…"),
+        Event::CacheDamaged { dir, problem } => {
+            eprintln!(
+                "pyworkerd: the cached Pyodide in {} is damaged ({problem}); fetching it again",
+                dir.display()
+            )
+        }
+        _ => {}
+    }
+}
