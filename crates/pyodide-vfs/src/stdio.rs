@@ -49,6 +49,17 @@ pub enum OutputSink {
 }
 
 impl OutputSink {
+    /// Whether this sink is a terminal of the host (only inherited streams
+    /// can be).
+    pub fn is_terminal(&self) -> bool {
+        use std::io::IsTerminal;
+        match self {
+            OutputSink::InheritStdout => std::io::stdout().is_terminal(),
+            OutputSink::InheritStderr => std::io::stderr().is_terminal(),
+            _ => false,
+        }
+    }
+
     pub(crate) fn write(&mut self, buf: &[u8]) -> usize {
         match self {
             OutputSink::Discard => {}
@@ -93,6 +104,12 @@ pub enum InputSource {
 }
 
 impl InputSource {
+    /// Whether this source is a terminal of the host.
+    pub fn is_terminal(&self) -> bool {
+        use std::io::IsTerminal;
+        matches!(self, InputSource::Inherit) && std::io::stdin().is_terminal()
+    }
+
     /// A source that yields `bytes` then end of file.
     pub fn bytes(bytes: impl Into<Vec<u8>>) -> InputSource {
         InputSource::Bytes(std::io::Cursor::new(bytes.into()))

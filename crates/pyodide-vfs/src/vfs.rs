@@ -837,7 +837,20 @@ impl Vfs {
     /// Whether `fd` is a terminal (stdio on the ttys): what `isatty` and WASI's
     /// `fs_filetype == CHARACTER_DEVICE` check mean for the guest.
     pub fn is_tty(&self, fd: Fd) -> Result<bool, Errno> {
-        Ok(matches!(self.desc(fd)?.target, Target::Device(_, d) if d.is_tty()))
+        let desc = self.desc(fd)?;
+        Ok(match desc.target {
+            // A tty device is a terminal only when the host end behind it is
+            // one: output captured to a buffer or a pipe is not.
+            Target::Device(_, Device::Tty) => match desc.flags.access_mode() {
+                Some(AccessMode::ReadOnly) => self.stdin.is_terminal(),
+                _ => self.stdout.is_terminal(),
+            },
+            Target::Device(_, Device::Tty1) => match desc.flags.access_mode() {
+                Some(AccessMode::ReadOnly) => self.stdin.is_terminal(),
+                _ => self.stderr.is_terminal(),
+            },
+            _ => false,
+        })
     }
 
     // ---------------------------------------------------------------------------------------
