@@ -118,8 +118,17 @@ enum Stmt {
     /// `br_if depth`, taken when the trace length is a multiple of `modulus`
     /// (asked from the host through `cond`).
     BrIf(u32, u32),
-    /// Call a function with a higher index (so there is no recursion).
-    Call(usize),
+    /// `br_table`: entry `trace.len() % (targets.len() + 1)` (asked from the
+    /// host through `pick`) of `targets` followed by the default. Never
+    /// targets a label that carries a value.
+    BrTable(Vec<u32>, u32),
+    /// `return`.
+    Return,
+    /// Call a function with a higher index (so there is no recursion),
+    /// passing an i32 that the callee logs first.
+    Call(usize, i32),
+    /// `if ... else ... end` on `cond(modulus)`: one label for both arms.
+    If(u32, Vec<Stmt>, Vec<Stmt>),
     /// `block ... end`.
     Block(Vec<Stmt>),
     /// A loop that runs `body` at most `iters` times. It holds two labels:
@@ -129,8 +138,11 @@ enum Stmt {
     /// `try ... catch ... catch_all ... end`. With `result: Some(r)` the try
     /// has type `[] -> [i32]`: the body yields `r`, catch `i` yields
     /// `r + 1 + i`, `catch_all` yields `r + 99`, a branch to it `r + 50`; the
-    /// value is logged after `end`.
+    /// value is logged after `end`. With `param: Some(p)` the try has type
+    /// `[i32] -> ...`: `p` is pushed before it and the body starts by logging
+    /// it.
     Try {
+        param: Option<i32>,
         body: Vec<Stmt>,
         catches: Vec<(Tag, Vec<Stmt>)>,
         catch_all: Option<Vec<Stmt>>,
@@ -143,7 +155,9 @@ enum Stmt {
     Keep(i32, Vec<Stmt>),
 }
 
-use Stmt::{Block, Br, BrIf, Call, Delegate, Keep, Log, Loop, Rethrow, Throw, Try};
+use Stmt::{
+    Block, Br, BrIf, BrTable, Call, Delegate, If, Keep, Log, Loop, Rethrow, Return, Throw, Try,
+};
 
 /// A module: `funcs[0]` is exported as `main`.
 #[derive(Clone, PartialEq, Eq)]
@@ -161,16 +175,24 @@ impl fmt::Debug for Stmt {
             Rethrow(d) => write!(f, "Rethrow({d})"),
             Br(d) => write!(f, "Br({d})"),
             BrIf(d, m) => write!(f, "BrIf({d}, {m})"),
-            Call(i) => write!(f, "Call({i})"),
+            BrTable(targets, d) => write!(f, "BrTable(vec!{targets:?}, {d})"),
+            Return => write!(f, "Return"),
+            Call(i, arg) => write!(f, "Call({i}, {arg})"),
+            If(m, then, els) => write!(f, "If({m}, {}, {})", VecDbg(then), VecDbg(els)),
             Block(b) => write!(f, "Block({})", VecDbg(b)),
             Loop(n, b) => write!(f, "Loop({n}, {})", VecDbg(b)),
             Try {
+                param,
                 body,
                 catches,
                 catch_all,
                 result,
             } => {
-                write!(f, "Try {{ body: {}, catches: vec![", VecDbg(body))?;
+                write!(
+                    f,
+                    "Try {{ param: {param:?}, body: {}, catches: vec![",
+                    VecDbg(body)
+                )?;
                 for (i, (tag, h)) in catches.iter().enumerate() {
                     if i > 0 {
                         f.write_str(", ")?;
@@ -233,7 +255,9 @@ fn raw_stmt() -> impl Strategy<Value = Stmt> {
         2 => (0u32..8).prop_map(Rethrow),
         1 => (0u32..8).prop_map(Br),
         2 => (0u32..8, 1u32..4).prop_map(|(d, m)| BrIf(d, m)),
-        3 => (0usize..4).prop_map(Call),
+        1 => (prop::collection::vec(0u32..8, 0..3), 0u32..8).prop_map(|(t, d)| BrTable(t, d)),
+        1 => Just(Return),
+        3 => (0usize..4, 0i32..100).prop_map(|(f, arg)| Call(f, arg)),
     ];
     leaf.prop_recursive(6, 96, 2, move |inner| {
         let body = prop::collection::vec(inner, 0..4);
@@ -241,13 +265,16 @@ fn raw_stmt() -> impl Strategy<Value = Stmt> {
         prop_oneof![
             1 => body.clone().prop_map(Block),
             1 => (1u32..3, body.clone()).prop_map(|(n, b)| Loop(n, b)),
+            1 => (1u32..4, body.clone(), body.clone()).prop_map(|(m, t, e)| If(m, t, e)),
             5 => (
+                prop::option::weighted(0.2, 500i32..600),
                 body.clone(),
                 prop::collection::vec((tag.clone(), body.clone()), 0..3),
                 prop::option::weighted(0.5, body.clone()),
                 result,
             )
-                .prop_map(|(body, catches, catch_all, result)| Try {
+                .prop_map(|(param, body, catches, catch_all, result)| Try {
+                    param,
                     body,
                     catches,
                     catch_all,
@@ -268,6 +295,7 @@ fn raw_stmt() -> impl Strategy<Value = Stmt> {
                     body.extend(after);
                     handler.extend(rethrow.map(Rethrow));
                     Try {
+                        param: None,
                         body,
                         catches: vec![(t, handler)],
                         catch_all: None,
@@ -290,14 +318,19 @@ fn program() -> impl Strategy<Value = Program> {
 struct NormLabel {
     /// The label is a `try` and we are inside one of its catch bodies.
     catch_region: bool,
+    /// A branch to the label carries an i32 (a `try` with a result).
+    carries_value: bool,
 }
+
+const PLAIN: NormLabel = NormLabel {
+    catch_region: false,
+    carries_value: false,
+};
 
 fn normalize(mut program: Program) -> Program {
     let n = program.funcs.len();
     for (f, body) in program.funcs.iter_mut().enumerate() {
-        let mut labels = vec![NormLabel {
-            catch_region: false,
-        }];
+        let mut labels = vec![PLAIN];
         normalize_seq(body, f, n, &mut labels);
     }
     program
@@ -309,12 +342,8 @@ fn normalize_seq(stmts: &mut [Stmt], func: usize, nfuncs: usize, labels: &mut Ve
     }
 }
 
-fn with_label(
-    labels: &mut Vec<NormLabel>,
-    catch_region: bool,
-    f: impl FnOnce(&mut Vec<NormLabel>),
-) {
-    labels.push(NormLabel { catch_region });
+fn with_label(labels: &mut Vec<NormLabel>, label: NormLabel, f: impl FnOnce(&mut Vec<NormLabel>)) {
+    labels.push(label);
     f(labels);
     labels.pop();
 }
@@ -322,7 +351,7 @@ fn with_label(
 fn normalize_stmt(s: &mut Stmt, func: usize, nfuncs: usize, labels: &mut Vec<NormLabel>) {
     let nlabels = labels.len() as u32;
     match s {
-        Log(_) | Throw(..) => {}
+        Log(_) | Throw(..) | Return => {}
         Rethrow(raw) => {
             let regions: Vec<u32> = labels
                 .iter()
@@ -338,37 +367,63 @@ fn normalize_stmt(s: &mut Stmt, func: usize, nfuncs: usize, labels: &mut Vec<Nor
             }
         }
         Br(d) | BrIf(d, _) => *d %= nlabels,
-        Call(raw) => {
+        BrTable(targets, default) => {
+            // The function label never carries a value, so this is never empty.
+            let plain: Vec<u32> = labels
+                .iter()
+                .enumerate()
+                .filter(|(_, l)| !l.carries_value)
+                .map(|(i, _)| nlabels - 1 - i as u32)
+                .collect();
+            for d in targets.iter_mut().chain([default]) {
+                *d = plain[*d as usize % plain.len()];
+            }
+        }
+        Call(callee, arg) => {
             let callees = nfuncs - func - 1;
             if callees == 0 {
-                *s = Log(*raw as i32);
+                *s = Log(*arg);
             } else {
-                *raw = func + 1 + *raw % callees;
+                *callee = func + 1 + *callee % callees;
             }
         }
         Keep(_, body) => normalize_seq(body, func, nfuncs, labels),
-        Block(body) => with_label(labels, false, |l| normalize_seq(body, func, nfuncs, l)),
-        Loop(_, body) => with_label(labels, false, |l| {
-            with_label(l, false, |l| normalize_seq(body, func, nfuncs, l))
+        Block(body) => with_label(labels, PLAIN, |l| normalize_seq(body, func, nfuncs, l)),
+        If(_, then, els) => {
+            with_label(labels, PLAIN, |l| normalize_seq(then, func, nfuncs, l));
+            with_label(labels, PLAIN, |l| normalize_seq(els, func, nfuncs, l));
+        }
+        Loop(_, body) => with_label(labels, PLAIN, |l| {
+            with_label(l, PLAIN, |l| normalize_seq(body, func, nfuncs, l))
         }),
         Try {
             body,
             catches,
             catch_all,
+            result,
             ..
         } => {
-            with_label(labels, false, |l| normalize_seq(body, func, nfuncs, l));
+            let carries_value = result.is_some();
+            let label = NormLabel {
+                catch_region: false,
+                carries_value,
+            };
+            with_label(labels, label, |l| normalize_seq(body, func, nfuncs, l));
             let handlers = catches
                 .iter_mut()
                 .map(|(_, h)| h)
                 .chain(catch_all.iter_mut());
+            let label = NormLabel {
+                catch_region: true,
+                carries_value,
+            };
             for h in handlers {
-                with_label(labels, true, |l| normalize_seq(h, func, nfuncs, l));
+                with_label(labels, label, |l| normalize_seq(h, func, nfuncs, l));
             }
         }
         Delegate(body, d) => {
             *d %= nlabels;
-            with_label(labels, false, |l| normalize_seq(body, func, nfuncs, l));
+            with_label(labels, PLAIN, |l| normalize_seq(body, func, nfuncs, l));
         }
     }
 }
@@ -487,7 +542,7 @@ fn interpret_with_stats(program: &Program) -> (RunResult, Stats) {
         trace: Vec::new(),
         stats: Stats::default(),
     };
-    let outcome = match it.call(0) {
+    let outcome = match it.call(0, None) {
         Ok(()) => Outcome::Returned,
         Err(exn) => Outcome::Uncaught {
             tag: exn.tag.index(),
@@ -505,8 +560,9 @@ fn interpret_with_stats(program: &Program) -> (RunResult, Stats) {
 }
 
 impl Interp<'_> {
-    fn call(&mut self, func: usize) -> Result<(), Exn> {
+    fn call(&mut self, func: usize, arg: Option<i32>) -> Result<(), Exn> {
         let program = self.program;
+        self.trace.extend(arg);
         let mut frames = vec![Frame { caught: None }];
         match leave(self.seq(&program.funcs[func], &mut frames)) {
             Leave::Fell | Leave::Branched => Ok(()),
@@ -569,8 +625,28 @@ impl Interp<'_> {
                     return Err(Unwind::Br(*depth));
                 }
             }
-            Call(func) => {
-                if let Err(exn) = self.call(*func) {
+            BrTable(targets, default) => {
+                let index = self.trace.len() % (targets.len() + 1);
+                self.stats.branches += 1;
+                return Err(Unwind::Br(*targets.get(index).unwrap_or(default)));
+            }
+            Return => {
+                self.stats.branches += 1;
+                return Err(Unwind::Br(frames.len() as u32 - 1));
+            }
+            If(modulus, then, els) => {
+                let arm = match self.trace.len().is_multiple_of(*modulus as usize) {
+                    true => then,
+                    false => els,
+                };
+                match self.labelled(arm, None, frames) {
+                    Leave::Fell | Leave::Branched => {}
+                    Leave::Thrown(exn) => return Err(Unwind::Throw { exn, skip: 0 }),
+                    Leave::Up(u) => return Err(u),
+                }
+            }
+            Call(func, arg) => {
+                if let Err(exn) = self.call(*func, Some(*arg)) {
                     self.stats.unwound_calls += 1;
                     return Err(Unwind::Throw { exn, skip: 0 });
                 }
@@ -600,11 +676,14 @@ impl Interp<'_> {
                 }
             }
             Try {
+                param,
                 body,
                 catches,
                 catch_all,
                 result,
             } => {
+                // The body's first instruction logs the parameter.
+                self.trace.extend(*param);
                 let value = |offset: i32| result.map(|r| r + offset);
                 // The handler for `tag` and the value it yields.
                 let handler = |tag: Tag| {
@@ -691,19 +770,30 @@ fn to_wat(program: &Program) -> String {
         "(module\n\
          \x20 (import \"env\" \"log\" (func $log (param i32)))\n\
          \x20 (import \"env\" \"cond\" (func $cond (param i32) (result i32)))\n\
+         \x20 (import \"env\" \"pick\" (func $pick (param i32) (result i32)))\n\
          \x20 (tag $e0 (export \"e0\") (param i32))\n\
          \x20 (tag $e1 (export \"e1\"))\n\
          \x20 (tag $e2 (export \"e2\") (param i32 i64))\n",
     );
     for (i, body) in program.funcs.iter().enumerate() {
+        // Callees take one i32 and log it first.
+        let params = u32::from(i > 0);
         let mut e = Emitter {
             out: String::new(),
             indent: 2,
             labels: vec![None],
+            params,
             locals: 0,
         };
+        if params > 0 {
+            e.line("local.get 0");
+            e.line("call $log");
+        }
         e.seq(body);
-        let export = if i == 0 { " (export \"main\")" } else { "" };
+        let export = match i {
+            0 => " (export \"main\")",
+            _ => " (param i32)",
+        };
         let locals = if e.locals > 0 {
             format!(" (local{})", " i32".repeat(e.locals as usize))
         } else {
@@ -720,6 +810,8 @@ struct Emitter {
     indent: usize,
     /// For each enclosing label, the i32 a branch to it must carry.
     labels: Vec<Option<i32>>,
+    /// Parameters of the function (loop counters come after them).
+    params: u32,
     /// Loop counters allocated so far.
     locals: u32,
 }
@@ -801,14 +893,33 @@ impl Emitter {
                     self.line("drop");
                 }
             }
-            Call(f) => self.line(&format!("call $f{f}")),
+            BrTable(targets, default) => {
+                self.line(&format!("i32.const {}", targets.len() + 1));
+                self.line("call $pick");
+                let targets: String = targets.iter().map(|t| format!(" {t}")).collect();
+                self.line(&format!("br_table{targets} {default}"));
+            }
+            Return => self.line("return"),
+            Call(f, arg) => {
+                self.line(&format!("i32.const {arg}"));
+                self.line(&format!("call $f{f}"));
+            }
+            If(m, then, els) => {
+                self.line(&format!("i32.const {m}"));
+                self.line("call $cond");
+                self.line("if");
+                self.nested(None, then);
+                self.line("else");
+                self.nested(None, els);
+                self.line("end");
+            }
             Block(body) => {
                 self.line("block");
                 self.nested(None, body);
                 self.line("end");
             }
             Loop(iters, body) => {
-                let counter = self.locals;
+                let counter = self.params + self.locals;
                 self.locals += 1;
                 self.line(&format!("i32.const {iters}"));
                 self.line(&format!("local.set {counter}"));
@@ -833,6 +944,7 @@ impl Emitter {
                 self.line("end");
             }
             Try {
+                param,
                 body,
                 catches,
                 catch_all,
@@ -846,11 +958,20 @@ impl Emitter {
                         e.indent -= 1;
                     }
                 };
-                self.line(if result.is_some() {
-                    "try (result i32)"
-                } else {
-                    "try"
-                });
+                let mut header = String::from("try");
+                if let Some(p) = param {
+                    self.line(&format!("i32.const {p}"));
+                    header.push_str(" (param i32)");
+                }
+                if result.is_some() {
+                    header.push_str(" (result i32)");
+                }
+                self.line(&header);
+                if param.is_some() {
+                    self.indent += 1;
+                    self.line("call $log");
+                    self.indent -= 1;
+                }
                 self.nested(br_value, body);
                 push(self, 0);
                 for (i, (tag, handler)) in catches.iter().enumerate() {
@@ -937,6 +1058,11 @@ fn run_standard(wasm: &[u8]) -> Result<RunResult, String> {
         .and_then(|l| {
             l.func_wrap("env", "cond", |caller: Caller<'_, Vec<i32>>, m: i32| {
                 i32::from(caller.data().len().is_multiple_of(m as usize))
+            })
+        })
+        .and_then(|l| {
+            l.func_wrap("env", "pick", |caller: Caller<'_, Vec<i32>>, n: i32| {
+                (caller.data().len() % n as usize) as i32
             })
         })
         .map_err(|e| e.to_string())?;
@@ -1279,6 +1405,7 @@ fn regression(funcs: Vec<Vec<Stmt>>, trace: Vec<i32>, outcome: Outcome) {
 
 fn try_(body: Vec<Stmt>, catches: Vec<(Tag, Vec<Stmt>)>, catch_all: Option<Vec<Stmt>>) -> Stmt {
     Try {
+        param: None,
         body,
         catches,
         catch_all,
@@ -1338,10 +1465,10 @@ fn delegate_to_the_caller() {
         vec![],
         Some(vec![Log(999)]),
     );
-    let main = try_(vec![Call(1)], vec![(I32, vec![Log(600)])], None);
+    let main = try_(vec![Call(1, 77)], vec![(I32, vec![Log(600)])], None);
     regression(
         vec![vec![main], vec![callee]],
-        vec![9, 600],
+        vec![77, 9, 600],
         Outcome::Returned,
     );
 }
@@ -1384,18 +1511,21 @@ fn value_below_a_try_survives_a_caught_throw() {
 #[test]
 fn try_with_a_result_from_body_branch_and_catch() {
     let branch = Try {
+        param: None,
         body: vec![Br(0), Log(9)],
         catches: vec![],
         catch_all: None,
         result: Some(1000),
     };
     let caught = Try {
+        param: Some(7),
         body: vec![Throw(I32, 4)],
         catches: vec![(Empty, vec![]), (I32, vec![])],
         catch_all: Some(vec![]),
         result: Some(2000),
     };
     let all = Try {
+        param: None,
         body: vec![Throw(Empty, 0)],
         catches: vec![(I32, vec![])],
         catch_all: Some(vec![]),
@@ -1403,7 +1533,7 @@ fn try_with_a_result_from_body_branch_and_catch() {
     };
     regression(
         vec![vec![branch, caught, all]],
-        vec![1050, 4, 2002, 3099],
+        vec![1050, 7, 4, 2002, 3099],
         Outcome::Returned,
     );
 }
@@ -1411,10 +1541,10 @@ fn try_with_a_result_from_body_branch_and_catch() {
 #[test]
 fn rethrow_from_catch_all_keeps_tag_and_payload() {
     let inner = try_(vec![Throw(I32, 8)], vec![], Some(vec![Log(3), Rethrow(0)]));
-    let outer = try_(vec![Call(1)], vec![(I32, vec![])], None);
+    let outer = try_(vec![Call(1, 77)], vec![(I32, vec![])], None);
     regression(
         vec![vec![outer], vec![inner]],
-        vec![3, 8],
+        vec![77, 3, 8],
         Outcome::Returned,
     );
 }
@@ -1432,7 +1562,7 @@ fn generator_exercises_every_path() {
     );
     let strategy = program();
     let (mut total, mut returned, mut uncaught, mut events) = (Stats::default(), 0, 0, 0);
-    let samples = 256;
+    let samples = 512;
     for _ in 0..samples {
         let program = strategy.new_tree(&mut runner).expect("generate").current();
         let (result, stats) = interpret_with_stats(&program);
