@@ -36,7 +36,10 @@ use base64::engine::general_purpose::STANDARD as BASE64;
 use proptest::prelude::*;
 use proptest::test_runner::Config as ProptestConfig;
 use wasmparser::{Validator, WasmFeatures};
-use wasmtime::{Caller, Config, Engine, Linker, Module, OptLevel, Store, ThrownException, Val};
+use wasmtime::{
+    Caller, Config, Engine, FuncType, Linker, Module, OptLevel, Store, TagType, ThrownException,
+    Val, ValType,
+};
 
 // ---------------------------------------------------------------------------
 // The language
@@ -50,7 +53,8 @@ enum Tag {
     /// `(tag $e1)`; no payload.
     Empty,
     /// `(tag $e2 (param i32 i64))`; a handler logs the low half of the i64,
-    /// then the i32.
+    /// then the i32. Imported, so that tag indices differ from the names
+    /// (`$e2` is tag 0).
     Pair,
 }
 
@@ -771,9 +775,12 @@ fn to_wat(program: &Program) -> String {
          \x20 (import \"env\" \"log\" (func $log (param i32)))\n\
          \x20 (import \"env\" \"cond\" (func $cond (param i32) (result i32)))\n\
          \x20 (import \"env\" \"pick\" (func $pick (param i32) (result i32)))\n\
-         \x20 (tag $e0 (export \"e0\") (param i32))\n\
-         \x20 (tag $e1 (export \"e1\"))\n\
-         \x20 (tag $e2 (export \"e2\") (param i32 i64))\n",
+         \x20 (import \"env\" \"e2\" (tag $e2 (param i32 i64)))\n\
+         \x20 (tag $e0 (param i32))\n\
+         \x20 (tag $e1)\n\
+         \x20 (export \"e0\" (tag $e0))\n\
+         \x20 (export \"e1\" (tag $e1))\n\
+         \x20 (export \"e2\" (tag $e2))\n",
     );
     for (i, body) in program.funcs.iter().enumerate() {
         // Callees take one i32 and log it first.
@@ -1051,6 +1058,11 @@ fn run_standard(wasm: &[u8]) -> Result<RunResult, String> {
     let mut store = Store::new(engine, Vec::<i32>::new());
     store.set_fuel(10_000_000).map_err(|e| e.to_string())?;
     let mut linker = Linker::new(engine);
+    let pair = FuncType::new(engine, [ValType::I32, ValType::I64], []);
+    let pair = wasmtime::Tag::new(&mut store, &TagType::new(pair)).map_err(|e| e.to_string())?;
+    linker
+        .define(&store, "env", "e2", pair)
+        .map_err(|e| e.to_string())?;
     linker
         .func_wrap("env", "log", |mut caller: Caller<'_, Vec<i32>>, v: i32| {
             caller.data_mut().push(v);
