@@ -154,13 +154,31 @@ enum Stmt {
     },
     /// `try ... delegate depth`; `depth` is counted from outside the try.
     Delegate(Vec<Stmt>, u32),
+    /// A *standard* `try_table` mixed into the legacy code, with one block
+    /// per clause (`None` = `catch_all`) that its handler follows:
+    ///
+    /// ```text
+    /// block                                  ;; $done
+    ///   block (result T_n) .. block (result T_1)
+    ///     try_table (catch $t_1 0) .. (catch $t_n n-1)  body  end
+    ///     br $done
+    ///   end  payload-log handler_1  br $done
+    ///   ..
+    /// end
+    /// ```
+    ///
+    /// The body sees `n + 2` labels (the `try_table`, the `n` clause blocks,
+    /// which nothing branches to, and `$done`); handler `k` (1-based) sees
+    /// `n - k + 1`.
+    Table(Vec<Stmt>, Vec<(Option<Tag>, Vec<Stmt>)>),
     /// `i32.const v; body; call $log`: a value that stays on the operand
     /// stack underneath `body`.
     Keep(i32, Vec<Stmt>),
 }
 
 use Stmt::{
-    Block, Br, BrIf, BrTable, Call, Delegate, If, Keep, Log, Loop, Rethrow, Return, Throw, Try,
+    Block, Br, BrIf, BrTable, Call, Delegate, If, Keep, Log, Loop, Rethrow, Return, Table, Throw,
+    Try,
 };
 
 /// A module: `funcs[0]` is exported as `main`.
@@ -211,6 +229,16 @@ impl fmt::Debug for Stmt {
                 write!(f, ", result: {result:?} }}")
             }
             Delegate(b, d) => write!(f, "Delegate({}, {d})", VecDbg(b)),
+            Table(body, clauses) => {
+                write!(f, "Table({}, vec![", VecDbg(body))?;
+                for (i, (tag, h)) in clauses.iter().enumerate() {
+                    if i > 0 {
+                        f.write_str(", ")?;
+                    }
+                    write!(f, "({tag:?}, {})", VecDbg(h))?;
+                }
+                f.write_str("])")
+            }
             Keep(v, b) => write!(f, "Keep({v}, {})", VecDbg(b)),
         }
     }
@@ -306,7 +334,28 @@ fn raw_stmt() -> impl Strategy<Value = Stmt> {
                         result: None,
                     }
                 }),
+            // A caught throw whose handler catches another one and rethrows
+            // (usually) the outer exception from the inner handler.
+            1 => (tag.clone(), tag.clone(), 0i32..100, body.clone(), 0u32..3).prop_map(
+                |(outer, inner, v, mut handler, rethrow)| {
+                    handler.push(Rethrow(rethrow));
+                    let caught = |tag, body, handler| Try {
+                        param: None,
+                        body,
+                        catches: vec![(tag, handler)],
+                        catch_all: None,
+                        result: None,
+                    };
+                    let nested = caught(inner, vec![Throw(inner, v + 1)], handler);
+                    caught(outer, vec![Throw(outer, v)], vec![nested])
+                }
+            ),
             3 => (body.clone(), 0u32..8).prop_map(|(b, d)| Delegate(b, d)),
+            2 => (
+                body.clone(),
+                prop::collection::vec((prop::option::weighted(0.7, tag.clone()), body.clone()), 0..3),
+            )
+                .prop_map(|(b, clauses)| Table(b, clauses)),
             1 => (0i32..100, body).prop_map(|(v, b)| Keep(v, b)),
         ]
     })
@@ -324,12 +373,36 @@ struct NormLabel {
     catch_region: bool,
     /// A branch to the label carries an i32 (a `try` with a result).
     carries_value: bool,
+    /// Nothing branches to the label (a clause block of a `try_table`).
+    opaque: bool,
 }
 
 const PLAIN: NormLabel = NormLabel {
     catch_region: false,
     carries_value: false,
+    opaque: false,
 };
+
+const OPAQUE: NormLabel = NormLabel {
+    opaque: true,
+    ..PLAIN
+};
+
+/// Maps `raw` onto the depth of one of the labels `eligible` accepts.
+fn pick_label(
+    labels: &[NormLabel],
+    raw: u32,
+    eligible: impl Fn(&NormLabel) -> bool,
+) -> Option<u32> {
+    let depths: Vec<u32> = labels
+        .iter()
+        .rev()
+        .enumerate()
+        .filter(|(_, l)| eligible(l))
+        .map(|(depth, _)| depth as u32)
+        .collect();
+    (!depths.is_empty()).then(|| depths[raw as usize % depths.len()])
+}
 
 fn normalize(mut program: Program) -> Program {
     let n = program.funcs.len();
@@ -356,31 +429,16 @@ fn normalize_stmt(s: &mut Stmt, func: usize, nfuncs: usize, labels: &mut Vec<Nor
     let nlabels = labels.len() as u32;
     match s {
         Log(_) | Throw(..) | Return => {}
-        Rethrow(raw) => {
-            let regions: Vec<u32> = labels
-                .iter()
-                .enumerate()
-                .filter(|(_, l)| l.catch_region)
-                .map(|(i, _)| nlabels - 1 - i as u32)
-                .collect();
-            if regions.is_empty() {
-                let tag = Tag::ALL[*raw as usize % 3];
-                *s = Throw(tag, *raw as i32);
-            } else {
-                *raw = regions[*raw as usize % regions.len()];
-            }
-        }
-        Br(d) | BrIf(d, _) => *d %= nlabels,
+        Rethrow(raw) => match pick_label(labels, *raw, |l| l.catch_region) {
+            Some(depth) => *raw = depth,
+            None => *s = Throw(Tag::ALL[*raw as usize % 3], *raw as i32),
+        },
+        // The function label is always eligible.
+        Br(d) | BrIf(d, _) => *d = pick_label(labels, *d, |l| !l.opaque).expect("function label"),
         BrTable(targets, default) => {
-            // The function label never carries a value, so this is never empty.
-            let plain: Vec<u32> = labels
-                .iter()
-                .enumerate()
-                .filter(|(_, l)| !l.carries_value)
-                .map(|(i, _)| nlabels - 1 - i as u32)
-                .collect();
             for d in targets.iter_mut().chain([default]) {
-                *d = plain[*d as usize % plain.len()];
+                *d = pick_label(labels, *d, |l| !l.opaque && !l.carries_value)
+                    .expect("function label");
             }
         }
         Call(callee, arg) => {
@@ -409,8 +467,8 @@ fn normalize_stmt(s: &mut Stmt, func: usize, nfuncs: usize, labels: &mut Vec<Nor
         } => {
             let carries_value = result.is_some();
             let label = NormLabel {
-                catch_region: false,
                 carries_value,
+                ..PLAIN
             };
             with_label(labels, label, |l| normalize_seq(body, func, nfuncs, l));
             let handlers = catches
@@ -420,6 +478,7 @@ fn normalize_stmt(s: &mut Stmt, func: usize, nfuncs: usize, labels: &mut Vec<Nor
             let label = NormLabel {
                 catch_region: true,
                 carries_value,
+                opaque: false,
             };
             for h in handlers {
                 with_label(labels, label, |l| normalize_seq(h, func, nfuncs, l));
@@ -428,6 +487,17 @@ fn normalize_stmt(s: &mut Stmt, func: usize, nfuncs: usize, labels: &mut Vec<Nor
         Delegate(body, d) => {
             *d %= nlabels;
             with_label(labels, PLAIN, |l| normalize_seq(body, func, nfuncs, l));
+        }
+        Table(body, clauses) => {
+            let n = clauses.len();
+            labels.push(PLAIN); // $done
+            labels.extend(std::iter::repeat_n(OPAQUE, n));
+            with_label(labels, PLAIN, |l| normalize_seq(body, func, nfuncs, l));
+            for (_, handler) in clauses.iter_mut() {
+                labels.pop();
+                normalize_seq(handler, func, nfuncs, labels);
+            }
+            labels.pop();
         }
     }
 }
@@ -533,6 +603,8 @@ struct Stats {
     branches: u32,
     /// Values yielded by `try (result i32)`.
     try_results: u32,
+    /// Exceptions caught by a standard `try_table`.
+    caught_by_try_table: u32,
 }
 
 /// Runs `main` by the legacy semantics.
@@ -759,8 +831,65 @@ impl Interp<'_> {
                 self.seq(body, frames)?;
                 self.trace.push(*v);
             }
+            Table(body, clauses) => {
+                let n = clauses.len();
+                let outer = frames.len();
+                // $done and the clause blocks.
+                frames.extend((0..=n).map(|_| Frame { caught: None }));
+                let caught = match self.labelled(body, None, frames) {
+                    Leave::Fell | Leave::Branched => None,
+                    Leave::Thrown(exn) => {
+                        let clause = clauses
+                            .iter()
+                            .position(|(tag, _)| tag.is_none_or(|t| t == exn.tag));
+                        match clause {
+                            Some(k) => Some((k, exn)),
+                            None => {
+                                self.stats.passed_unmatched_try += 1;
+                                frames.truncate(outer);
+                                return Err(Unwind::Throw { exn, skip: 0 });
+                            }
+                        }
+                    }
+                    Leave::Up(u) => {
+                        frames.truncate(outer);
+                        return Self::leave_blocks(u, n + 1);
+                    }
+                };
+                let Some((k, exn)) = caught else {
+                    frames.truncate(outer);
+                    return Ok(());
+                };
+                self.stats.caught_by_try_table += 1;
+                if clauses[k].0.is_some() {
+                    self.payload_log(exn);
+                }
+                // Handler k (0-based) runs after the end of its clause block,
+                // inside the later clause blocks and $done.
+                frames.truncate(outer + n - k);
+                let r = self.seq(&clauses[k].1, frames);
+                frames.truncate(outer);
+                if let Err(u) = r {
+                    return Self::leave_blocks(u, n - k);
+                }
+            }
         }
         Ok(())
+    }
+
+    /// Carries `u` out through `count` plain blocks, the outermost of which
+    /// continues normally when branched to; nothing branches to the others.
+    fn leave_blocks(u: Unwind, count: usize) -> Result<(), Unwind> {
+        let count = count as u32;
+        match u {
+            Unwind::Br(d) if d + 1 == count => Ok(()),
+            Unwind::Br(d) if d + 1 < count => unreachable!("branch to a clause block"),
+            Unwind::Br(d) => Err(Unwind::Br(d - count)),
+            Unwind::Throw { exn, skip } => Err(Unwind::Throw {
+                exn,
+                skip: skip.saturating_sub(count),
+            }),
+        }
     }
 }
 
@@ -1003,6 +1132,48 @@ impl Emitter {
                 self.line("try");
                 self.nested(None, body);
                 self.line(&format!("delegate {d}"));
+            }
+            Table(body, clauses) => {
+                let n = clauses.len();
+                let base = self.indent;
+                self.line("block");
+                self.labels.push(None);
+                for (tag, _) in clauses.iter().rev() {
+                    self.indent += 1;
+                    let result = match tag {
+                        Some(I32) => " (result i32)",
+                        Some(Pair) => " (result i32 i64)",
+                        Some(Empty) | None => "",
+                    };
+                    self.line(&format!("block{result}"));
+                    self.labels.push(None);
+                }
+                self.indent += 1;
+                let mut header = String::from("try_table");
+                for (k, (tag, _)) in clauses.iter().enumerate() {
+                    match tag {
+                        Some(t) => header.push_str(&format!(" (catch $e{} {k})", t.index())),
+                        None => header.push_str(&format!(" (catch_all {k})")),
+                    }
+                }
+                self.line(&header);
+                self.nested(None, body);
+                self.line("end");
+                self.line(&format!("br {n}"));
+                for (k, (tag, handler)) in clauses.iter().enumerate() {
+                    self.indent -= 1;
+                    self.labels.pop();
+                    self.line("end");
+                    if let Some(t) = tag {
+                        self.payload_log(*t);
+                    }
+                    self.seq(handler);
+                    self.line(&format!("br {}", n - 1 - k));
+                }
+                self.indent -= 1;
+                self.labels.pop();
+                self.line("end");
+                debug_assert_eq!(self.indent, base);
             }
             Keep(v, body) => {
                 self.line(&format!("i32.const {v}"));
@@ -1390,18 +1561,63 @@ proptest! {
     }
 
     /// The reference interpreter agrees with Binaryen's independent
-    /// translation run in wasmtime (skipped without Binaryen).
+    /// translation run in wasmtime (skipped without Binaryen, and for the
+    /// mixed programs Binaryen gets wrong, see [`delegate_in_try_table`]).
     #[test]
     fn interpreter_agrees_with_binaryen(program in program()) {
-        if binaryen().is_some() && let Err(e) = check(&program, Oracles::Binaryen) {
+        if binaryen().is_some()
+            && !program.funcs.iter().any(|f| delegate_in_try_table(f, false))
+            && let Err(e) = check(&program, Oracles::Binaryen)
+        {
             prop_assert!(false, "{}", e);
         }
     }
 }
 
-/// Checks the interpreter against a hand-derived result, then every
-/// translation against the interpreter.
-fn regression(funcs: Vec<Vec<Stmt>>, trace: Vec<i32>, outcome: Outcome) {
+/// Whether a `delegate` sits inside the body of a standard `try_table`
+/// (within one function).
+///
+/// Binaryen's `--translate-to-exnref` (version 132) sends an exception that
+/// such a delegate hands to a label inside the `try_table` body past the
+/// `try_table`, to the caller, where the legacy semantics (the exception is
+/// rethrown right inside the target label, so the `try_table`'s handlers
+/// see it) and our translation catch it:
+/// `try_table (catch_all 0)  try  throw  delegate 0  end` escapes. Toolchains
+/// do not mix the two forms, so Binaryen's oracle skips such programs.
+fn delegate_in_try_table(stmts: &[Stmt], in_table: bool) -> bool {
+    stmts.iter().any(|s| match s {
+        Delegate(body, _) => in_table || delegate_in_try_table(body, in_table),
+        Table(body, clauses) => {
+            delegate_in_try_table(body, true)
+                || clauses
+                    .iter()
+                    .any(|(_, h)| delegate_in_try_table(h, in_table))
+        }
+        Block(b) | Loop(_, b) | Keep(_, b) => delegate_in_try_table(b, in_table),
+        If(_, t, e) => delegate_in_try_table(t, in_table) || delegate_in_try_table(e, in_table),
+        Try {
+            body,
+            catches,
+            catch_all,
+            ..
+        } => {
+            delegate_in_try_table(body, in_table)
+                || catches
+                    .iter()
+                    .any(|(_, h)| delegate_in_try_table(h, in_table))
+                || catch_all
+                    .as_ref()
+                    .is_some_and(|h| delegate_in_try_table(h, in_table))
+        }
+        Log(_) | Throw(..) | Rethrow(_) | Br(_) | BrIf(..) | BrTable(..) | Return | Call(..) => {
+            false
+        }
+    })
+}
+
+/// Checks the interpreter against a hand-derived result, then the
+/// translations named by `oracles` against the interpreter.
+fn regression_with(oracles: Oracles, funcs: Vec<Vec<Stmt>>, trace: Vec<i32>, outcome: Outcome) {
     let program = Program { funcs };
     let expected = RunResult { trace, outcome };
     assert_eq!(
@@ -1410,9 +1626,13 @@ fn regression(funcs: Vec<Vec<Stmt>>, trace: Vec<i32>, outcome: Outcome) {
         "interpreter\n{}",
         to_wat(&program)
     );
-    if let Err(e) = check(&program, Oracles::Both) {
+    if let Err(e) = check(&program, oracles) {
         panic!("{e}");
     }
+}
+
+fn regression(funcs: Vec<Vec<Stmt>>, trace: Vec<i32>, outcome: Outcome) {
+    regression_with(Oracles::Both, funcs, trace, outcome);
 }
 
 fn try_(body: Vec<Stmt>, catches: Vec<(Tag, Vec<Stmt>)>, catch_all: Option<Vec<Stmt>>) -> Stmt {
@@ -1597,6 +1817,7 @@ fn generator_exercises_every_path() {
             unwound_calls,
             branches,
             try_results,
+            caught_by_try_table,
         } = stats;
         total.caught_by_tag += caught_by_tag;
         total.caught_by_catch_all += caught_by_catch_all;
@@ -1610,6 +1831,7 @@ fn generator_exercises_every_path() {
         total.unwound_calls += unwound_calls;
         total.branches += branches;
         total.try_results += try_results;
+        total.caught_by_try_table += caught_by_try_table;
     }
     eprintln!(
         "{samples} programs: {returned} returned, {uncaught} uncaught, {events} events; {total:?}"
@@ -1631,6 +1853,7 @@ fn generator_exercises_every_path() {
         unwound_calls,
         branches,
         try_results,
+        caught_by_try_table,
     } = total;
     for (what, n) in [
         ("caught_by_tag", caught_by_tag),
@@ -1648,10 +1871,37 @@ fn generator_exercises_every_path() {
         ("unwound_calls", unwound_calls),
         ("branches", branches),
         ("try_results", try_results),
+        ("caught_by_try_table", caught_by_try_table),
     ] {
         assert!(
             n >= 10,
             "only {n} × {what} in {samples} programs: {total:?}"
         );
     }
+}
+
+#[test]
+fn delegate_into_a_try_table_body_is_caught_by_the_try_table() {
+    // The delegate names a block inside the try_table body: the exception is
+    // rethrown there, inside the try_table, whose catch_all takes it.
+    // (Binaryen 132 lets it escape instead; see `delegate_in_try_table`.)
+    let table = Table(
+        vec![Block(vec![Delegate(vec![Throw(I32, 4)], 0)])],
+        vec![(Some(Empty), vec![Log(2)]), (None, vec![Log(1)])],
+    );
+    regression_with(Oracles::Ours, vec![vec![table]], vec![1], Outcome::Returned);
+}
+
+#[test]
+fn delegate_past_a_try_table_skips_its_handlers() {
+    let table = Table(
+        vec![Delegate(vec![Throw(Pair, 6)], 1)],
+        vec![(Some(Pair), vec![Log(2)])],
+    );
+    let outer = try_(vec![table], vec![(Pair, vec![Log(3)])], None);
+    regression(
+        vec![vec![outer]],
+        vec![wide(6) as i32, 6, 3],
+        Outcome::Returned,
+    );
 }
