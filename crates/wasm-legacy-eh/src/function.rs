@@ -41,8 +41,9 @@
 //! block `l` names. Inside a block, loop, `if` arm, a catch handler or a
 //! `try` without handlers that is the same as throwing just outside that
 //! construct, so the target is normalised outwards to the nearest `try` body
-//! that intercepts exceptions (one with catch clauses or a delegate), or to
-//! the function (the caller). That `try` body, or the whole function body,
+//! that intercepts exceptions (one with catch clauses or a delegate; an
+//! input `try_table` with catch clauses counts too), or to the function (the
+//! caller). That `try` body, or the whole function body,
 //! gets a landing pad around its content:
 //!
 //! ```text
@@ -86,6 +87,9 @@ pub(crate) struct Scratch<'a> {
     analysis_stack: Vec<AnalysisFrame>,
     emit_stack: Vec<EmitFrame>,
     landing_abs: Vec<u32>,
+    /// Per `try_table` of the input, in order: some delegate targets its body.
+    table_landing: Vec<bool>,
+    table_landing_abs: Vec<u32>,
     targets: Vec<u32>,
     pub(crate) out: Vec<u8>,
 }
@@ -108,6 +112,8 @@ enum DelegateTarget {
     Function,
     /// Branch to the landing pad in the body of this `try`.
     Try(u32),
+    /// Branch to the landing pad in the body of this `try_table` of the input.
+    Table(u32),
 }
 
 #[derive(Debug)]
@@ -134,6 +140,8 @@ struct Clause {
 struct AnalysisFrame {
     /// `NONE` unless a legacy `try`.
     try_id: u32,
+    /// `NONE` unless a `try_table` with catch clauses (ordinal among all `try_table`s).
+    table_id: u32,
     in_handler: bool,
     /// Current clause index while `in_handler`.
     clause: u32,
@@ -146,6 +154,8 @@ enum EmitKind {
     Other,
     TryCatch,
     TryDelegate,
+    /// A `try_table` of the input whose body has a landing pad.
+    TableWithLanding,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -191,6 +201,7 @@ fn read<'a>(body: &FunctionBody<'a>, scratch: &mut Scratch<'a>) -> Result<Locals
     scratch.ops.clear();
     scratch.offsets.clear();
     scratch.tries.clear();
+    scratch.table_landing.clear();
     scratch.read_stack.clear();
 
     let mut locals = body.get_locals_reader()?;
@@ -211,10 +222,13 @@ fn read<'a>(body: &FunctionBody<'a>, scratch: &mut Scratch<'a>) -> Result<Locals
     while !reader.eof() {
         let (op, offset) = reader.read_with_offset()?;
         match &op {
-            Operator::Block { .. }
-            | Operator::Loop { .. }
-            | Operator::If { .. }
-            | Operator::TryTable { .. } => scratch.read_stack.push(NONE),
+            Operator::Block { .. } | Operator::Loop { .. } | Operator::If { .. } => {
+                scratch.read_stack.push(NONE)
+            }
+            Operator::TryTable { .. } => {
+                scratch.table_landing.push(false);
+                scratch.read_stack.push(NONE);
+            }
             Operator::Try { .. } => {
                 has_legacy = true;
                 scratch.read_stack.push(scratch.tries.len() as u32);
@@ -286,12 +300,14 @@ fn analyse(scratch: &mut Scratch<'_>) -> Result<Plan, Error> {
         ops,
         offsets,
         tries,
+        table_landing,
         analysis_stack: stack,
         ..
     } = scratch;
     stack.clear();
     stack.push(AnalysisFrame {
         try_id: NONE,
+        table_id: NONE,
         in_handler: false,
         clause: 0,
         handler_depth: 0,
@@ -301,26 +317,45 @@ fn analyse(scratch: &mut Scratch<'_>) -> Result<Plan, Error> {
         exn_locals: 0,
     };
     let mut next_try = 0u32;
+    let mut next_table = 0u32;
+    // Whether an exception thrown directly in the frame's current content
+    // is looked at by the frame's handlers.
     let intercepts = |tries: &[TryInfo], frame: &AnalysisFrame| {
-        frame.try_id != NONE
-            && !frame.in_handler
-            && tries[frame.try_id as usize].kind != TryKind::Plain
+        frame.table_id != NONE
+            || (frame.try_id != NONE
+                && !frame.in_handler
+                && tries[frame.try_id as usize].kind != TryKind::Plain)
     };
     for (i, op) in ops.iter().enumerate() {
         let depth = stack.last().map_or(0, |f| f.handler_depth);
         match op {
-            Operator::Block { .. }
-            | Operator::Loop { .. }
-            | Operator::If { .. }
-            | Operator::TryTable { .. } => stack.push(AnalysisFrame {
-                try_id: NONE,
-                in_handler: false,
-                clause: 0,
-                handler_depth: depth,
-            }),
+            Operator::Block { .. } | Operator::Loop { .. } | Operator::If { .. } => {
+                stack.push(AnalysisFrame {
+                    try_id: NONE,
+                    table_id: NONE,
+                    in_handler: false,
+                    clause: 0,
+                    handler_depth: depth,
+                })
+            }
+            Operator::TryTable { try_table } => {
+                stack.push(AnalysisFrame {
+                    try_id: NONE,
+                    table_id: if try_table.catches.is_empty() {
+                        NONE
+                    } else {
+                        next_table
+                    },
+                    in_handler: false,
+                    clause: 0,
+                    handler_depth: depth,
+                });
+                next_table += 1;
+            }
             Operator::Try { .. } => {
                 stack.push(AnalysisFrame {
                     try_id: next_try,
+                    table_id: NONE,
                     in_handler: false,
                     clause: 0,
                     handler_depth: depth,
@@ -369,6 +404,10 @@ fn analyse(scratch: &mut Scratch<'_>) -> Result<Plan, Error> {
                 } else if target == 0 {
                     plan.function_landing = true;
                     DelegateTarget::Function
+                } else if stack[target].table_id != NONE {
+                    let id = stack[target].table_id;
+                    table_landing[id as usize] = true;
+                    DelegateTarget::Table(id)
                 } else {
                     let id = stack[target].try_id;
                     tries[id as usize].body_landing = true;
@@ -406,6 +445,8 @@ fn emit<'a>(
         tries,
         emit_stack: stack,
         landing_abs,
+        table_landing,
+        table_landing_abs,
         targets,
         out,
         ..
@@ -414,6 +455,8 @@ fn emit<'a>(
     stack.clear();
     landing_abs.clear();
     landing_abs.resize(tries.len(), 0);
+    table_landing_abs.clear();
+    table_landing_abs.resize(table_landing.len(), 0);
 
     let body_start = body.range().start;
     let func_sig = types.func(func_type, body_start)?;
@@ -452,6 +495,7 @@ fn emit<'a>(
     }
 
     let mut next_try = 0u32;
+    let mut next_table = 0u32;
     for (i, op) in ops.iter().enumerate() {
         let offset = offsets[i];
         let raw = &wasm[offset..offsets[i + 1]];
@@ -477,14 +521,37 @@ fn emit<'a>(
                     };
                     *label = remap(stack, elen, *label, offset)?;
                 }
+                let blockty = table.ty;
                 reencode(out, Operator::TryTable { try_table: table }, offset)?;
+                let id = next_table;
+                next_table += 1;
+                let landing = table_landing[id as usize];
                 stack.push(EmitFrame {
-                    kind: EmitKind::Other,
+                    kind: if landing {
+                        EmitKind::TableWithLanding
+                    } else {
+                        EmitKind::Other
+                    },
                     try_id: NONE,
                     target: elen,
                     handlers_started: 0,
                 });
                 elen += 1;
+                if landing {
+                    let (params, _) = types.block_sig(blockty, offset)?;
+                    let bt =
+                        RoundtripReencoder
+                            .block_type(blockty)
+                            .map_err(|e| Error::Reencode {
+                                offset,
+                                message: e.to_string(),
+                            })?;
+                    InstructionSink::new(out).block(bt);
+                    let landing = types.block_type(&params, &[ValType::EXNREF]);
+                    encode_block(out, landing, offset)?;
+                    elen += 2;
+                    table_landing_abs[id as usize] = elen - 1;
+                }
             }
             Operator::Try { blockty } => {
                 let id = next_try;
@@ -509,6 +576,7 @@ fn emit<'a>(
                             DelegateTarget::Transparent => None,
                             DelegateTarget::Function => Some(FUNCTION_LANDING),
                             DelegateTarget::Try(t) => Some(landing_abs[t as usize]),
+                            DelegateTarget::Table(t) => Some(table_landing_abs[t as usize]),
                         };
                         match landing {
                             None => {
@@ -627,7 +695,11 @@ fn emit<'a>(
                         elen -= 2;
                     }
                 } else {
-                    stack.pop();
+                    let frame = stack.pop().expect("not the function frame");
+                    if frame.kind == EmitKind::TableWithLanding {
+                        close_landing(&mut InstructionSink::new(out));
+                        elen -= 2;
+                    }
                 }
                 out.push(0x0b);
                 elen -= 1;

@@ -935,6 +935,40 @@ fn existing_try_table_is_kept_and_relabelled() -> Result<()> {
           end
           i32.const 500
           i32.add)
+;; A delegate past a try_table with a catch_all skips it; a delegate to
+        ;; the try_table's label is caught by it.
+        (func $past_table (param $x i32) (param $skip i32) (result i32)
+          try $t (result i32)
+            block $h
+              try_table (result i32) (catch_all $h)
+                local.get $skip
+                if (result i32)
+                  try (result i32)
+                    local.get $x
+                    throw $e1
+                  delegate $t
+                else
+                  try (result i32)
+                    local.get $x
+                    throw $e1
+                  delegate 1
+                end
+              end
+              return
+            end
+            i32.const -1
+          catch $e1
+            i32.const 600
+            i32.add
+          end)
+        (func (export "past_table") (param $x i32) (result i32)
+          local.get $x
+          i32.const 1
+          call $past_table)
+        (func (export "to_table") (param $x i32) (result i32)
+          local.get $x
+          i32.const 0
+          call $past_table)
         ;; A function with only standard EH is copied as it is.
         (func (export "standard") (param $x i32) (result i32)
           block $h (result i32)
@@ -950,6 +984,8 @@ fn existing_try_table_is_kept_and_relabelled() -> Result<()> {
         &[
             ("mixed", &[4], ret(&[504])),
             ("mixed", &[3], ret(&[1503])),
+            ("past_table", &[5], ret(&[605])),
+            ("to_table", &[5], ret(&[-1])),
             ("standard", &[8], ret(&[8])),
         ],
     )?;
