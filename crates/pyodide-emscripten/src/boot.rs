@@ -170,6 +170,30 @@ impl EmscriptenInstance {
         self.call_export(store, "__wasm_call_ctors")
     }
 
+    /// Narrows the shadow-stack range that C code sees as its stack (through
+    /// `emscripten_stack_get_base`/`_end`) to its top `window` bytes. Call
+    /// after the constructors and before `main`: CPython 3.14 derives its
+    /// C-recursion limit from this range when it starts, so a smaller range
+    /// turns runaway C recursion into `RecursionError` before the native
+    /// wasm stack runs out (which would be a trap).
+    pub fn limit_c_stack<T>(&self, store: &mut Store<T>, window: u32) -> Result<(), Error> {
+        let get_base: TypedFunc<(), i32> =
+            typed(&self.instance, &mut *store, "emscripten_stack_get_base")?;
+        let get_end: TypedFunc<(), i32> =
+            typed(&self.instance, &mut *store, "emscripten_stack_get_end")?;
+        let set: TypedFunc<(i32, i32), ()> =
+            typed(&self.instance, &mut *store, "emscripten_stack_set_limits")?;
+        let base = get_base
+            .call(&mut *store, ())
+            .map_err(|e| Error::trap("emscripten_stack_get_base", e))? as u32;
+        let end = get_end
+            .call(&mut *store, ())
+            .map_err(|e| Error::trap("emscripten_stack_get_end", e))? as u32;
+        let narrowed = end.max(base.saturating_sub(window));
+        set.call(&mut *store, (base as i32, narrowed as i32))
+            .map_err(|e| Error::trap("emscripten_stack_set_limits", e))
+    }
+
     /// Calls `__main_argc_argv` with `argv` placed on the shadow stack and
     /// returns `main`'s result (or the status of an `exit` during `main`).
     pub fn call_main<T>(&self, store: &mut Store<T>, argv: &[&str]) -> Result<i32, Error> {

@@ -15,7 +15,9 @@ use crate::{Error, boxed};
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct EngineSettings {
     /// Largest native stack, in bytes, that wasm frames may use before a
-    /// stack-exhaustion trap. The thread running wasm needs more than this.
+    /// stack-exhaustion trap (default 128 MiB: C recursion in CPython uses
+    /// far more native stack than shadow stack, see `limit_c_stack`). The
+    /// thread running wasm needs more than this.
     pub max_wasm_stack: usize,
     /// Cranelift optimisation: `true` optimises for speed (the default),
     /// `false` compiles without optimisation (faster compile, slower code).

@@ -45,6 +45,12 @@ pub struct InterpreterConfig {
     pub program_name: String,
     /// Linear memory ceiling in bytes.
     pub memory_limit: u64,
+    /// How much of the shadow stack CPython's C-recursion guard may use.
+    /// Runaway C recursion (a `repr` of a deeply nested list) consumes the
+    /// native wasm stack much faster than the shadow stack; with the default
+    /// 1 MiB window and the default 128 MiB wasm stack it raises
+    /// `RecursionError` long before the wasm stack runs out.
+    pub c_stack_window: u32,
 }
 
 impl Default for InterpreterConfig {
@@ -57,6 +63,7 @@ impl Default for InterpreterConfig {
             stderr: OutputSink::Discard,
             program_name: "python".to_owned(),
             memory_limit: DEFAULT_MEMORY_LIMIT,
+            c_stack_window: 1 << 20,
         }
     }
 }
@@ -181,6 +188,7 @@ impl Interpreter {
             ctx_of,
         )?;
         instance.call_ctors(&mut store)?;
+        instance.limit_c_stack(&mut store, config.c_stack_window)?;
         let status = instance.call_main(&mut store, &[config.program_name.as_str()])?;
         if status != 0 {
             return Err(Error::Startup { status });

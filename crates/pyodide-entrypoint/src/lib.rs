@@ -23,14 +23,16 @@ mod interpreter;
 mod runtime;
 
 pub use interpreter::{Interpreter, InterpreterConfig, Mount, Outcome};
+pub use pyodide_emscripten::EngineSettings;
 pub use pyodide_vfs::{InputSource, OutputSink, SharedBuffer};
 pub use runtime::{Runtime, RuntimeOptions};
 
 use std::path::PathBuf;
 
-/// Native stack the thread running an interpreter should have: the wasm
-/// stack limit plus room for the host's own frames.
-pub const RECOMMENDED_THREAD_STACK: usize = 64 << 20;
+/// Native stack the thread running an interpreter should have: the default
+/// wasm stack limit (128 MiB) plus room for the host's own frames. Only
+/// touched pages cost memory.
+pub const RECOMMENDED_THREAD_STACK: usize = 192 << 20;
 
 /// Errors of the runtime.
 #[derive(Debug, thiserror::Error)]

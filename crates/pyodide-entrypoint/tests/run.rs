@@ -57,3 +57,82 @@ fn prints_on_314() -> Result<()> {
         Ok(())
     })
 }
+
+#[test]
+fn runaway_c_recursion_is_a_recursion_error_not_a_trap() -> Result<()> {
+    on_big_stack(|| -> Result<()> {
+        let mut py = boot("314.0.7")?;
+        let code = "import json\nl = []\nfor i in range(200000): l = [l]\n\
+                    for f in (repr, json.dumps):\n    try: f(l)\n    except RecursionError: print(f.__name__, 'RecursionError')\n\
+                    def g(n): return g(n + 1)\ntry: g(0)\nexcept RecursionError: print('python RecursionError')\n";
+        let outcome = py.interpreter.run(code, &[])?;
+        assert_eq!(
+            outcome.status,
+            0,
+            "{}",
+            String::from_utf8_lossy(&py.stderr.contents())
+        );
+        assert_eq!(
+            String::from_utf8_lossy(&py.stdout.contents()),
+            "repr RecursionError\ndumps RecursionError\npython RecursionError\n"
+        );
+        // The interpreter is still usable afterwards.
+        py.interpreter.run("print('alive')", &[])?;
+        assert!(String::from_utf8_lossy(&py.stdout.contents()).ends_with("alive\n"));
+        Ok(())
+    })
+}
+
+#[test]
+fn exceptions_and_exit_statuses_come_back_as_values() -> Result<()> {
+    on_big_stack(|| -> Result<()> {
+        let mut py = boot("314.0.7")?;
+        let outcome = py
+            .interpreter
+            .run("def f():\n    raise ValueError('bad input')\nf()", &[])?;
+        assert_eq!(outcome.status, 1);
+        let traceback = outcome.traceback.expect("a traceback");
+        assert!(
+            traceback.starts_with("Traceback (most recent call last):\n"),
+            "{traceback}"
+        );
+        assert!(traceback.contains("line 2, in f"), "{traceback}");
+        assert!(
+            traceback.ends_with("ValueError: bad input\n"),
+            "{traceback}"
+        );
+        assert_eq!(String::from_utf8_lossy(&py.stderr.take()), traceback);
+
+        assert_eq!(
+            py.interpreter.run("import sys; sys.exit(7)", &[])?.status,
+            7
+        );
+        assert_eq!(py.interpreter.run("raise SystemExit", &[])?.status, 0);
+        let outcome = py.interpreter.run("import sys; sys.exit('goodbye')", &[])?;
+        assert_eq!((outcome.status, outcome.traceback), (1, None));
+        assert_eq!(String::from_utf8_lossy(&py.stderr.take()), "goodbye\n");
+        Ok(())
+    })
+}
+
+#[test]
+fn relocatable_0_29_3_runs_too() -> Result<()> {
+    on_big_stack(|| -> Result<()> {
+        let mut py = boot("0.29.3")?;
+        let outcome = py.interpreter.run(
+            "import sys, json\nprint(sys.version_info[:2], json.dumps([1]))",
+            &[],
+        )?;
+        assert_eq!(
+            outcome.status,
+            0,
+            "{}",
+            String::from_utf8_lossy(&py.stderr.contents())
+        );
+        assert_eq!(
+            String::from_utf8_lossy(&py.stdout.contents()),
+            "(3, 13) [1]\n"
+        );
+        Ok(())
+    })
+}
