@@ -39,6 +39,7 @@ pub mod module_cache;
 mod net;
 mod process;
 mod time;
+mod trampoline;
 mod wasi;
 
 pub use boot::EmscriptenInstance;
@@ -46,6 +47,7 @@ pub use ctx::{DEFAULT_MEMORY_LIMIT, EmscriptenCtx, EmscriptenCtxBuilder, SharedE
 pub use engine::{EngineSettings, new_engine};
 pub use linker::{CtxGetter, add_to_linker, define_missing_as_traps};
 pub use module_cache::{CacheOutcome, LoadedModule, ModuleCache, RebuildReason};
+pub use trampoline::CallTrampoline;
 
 /// The guest called `exit` or `proc_exit` with this status.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]

@@ -187,6 +187,7 @@ impl Interpreter {
             runtime.dylink.as_ref(),
             ctx_of,
         )?;
+        runtime.trampoline.install(&mut store, &instance)?;
         instance.call_ctors(&mut store)?;
         instance.limit_c_stack(&mut store, config.c_stack_window)?;
         let status = instance.call_main(&mut store, &[config.program_name.as_str()])?;

@@ -7,7 +7,9 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use pyodide_emscripten::dylink::{DylinkInfo, read_dylink_info};
-use pyodide_emscripten::{CacheOutcome, EmscriptenCtx, EngineSettings, ModuleCache};
+use pyodide_emscripten::{
+    CacheOutcome, CallTrampoline, EmscriptenCtx, EngineSettings, ModuleCache,
+};
 use pyodide_packages::dist::{self, Distribution, Event, KnownVersion, Source};
 use wasmtime::{Linker, Module};
 
@@ -63,6 +65,7 @@ pub struct Runtime {
     pub(crate) dylink: Option<DylinkInfo>,
     pub(crate) stdlib: Arc<[u8]>,
     pub(crate) linker: Linker<HostState>,
+    pub(crate) trampoline: CallTrampoline,
     compiled_now: bool,
 }
 
@@ -103,7 +106,9 @@ impl Runtime {
         pyodide_emscripten::add_to_linker(&mut linker, ctx_of).map_err(|e| {
             Error::Host(pyodide_emscripten::Error::Engine(e.into_boxed_dyn_error()))
         })?;
+        let trampoline = CallTrampoline::new(cache.engine())?;
         Ok(Runtime {
+            trampoline,
             version,
             cache,
             module: loaded.module,
