@@ -1,0 +1,185 @@
+//! `pyworkerd run` end to end: the real binary on the real Pyodide.
+
+use std::io::Write;
+use std::path::Path;
+use std::process::{Command, Output, Stdio};
+
+fn pyworkerd(args: &[&str], stdin: Option<&str>) -> Output {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_pyworkerd"))
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start pyworkerd");
+    let mut input = child.stdin.take().unwrap();
+    if let Some(text) = stdin {
+        input.write_all(text.as_bytes()).unwrap();
+    }
+    drop(input);
+    child.wait_with_output().unwrap()
+}
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+#[track_caller]
+fn check(output: &Output, status: i32, stdout: &str, stderr: &str) {
+    assert_eq!(
+        (
+            output.status.code(),
+            text(&output.stdout).as_str(),
+            text(&output.stderr).as_str()
+        ),
+        (Some(status), stdout, stderr)
+    );
+}
+
+#[test]
+fn code_argv_and_exit_statuses() {
+    check(
+        &pyworkerd(
+            &["run", "-c", "import sys; print(1 + 1, sys.argv)", "a", "-b"],
+            None,
+        ),
+        0,
+        "2 ['-c', 'a', '-b']\n",
+        "",
+    );
+    check(
+        &pyworkerd(&["run", "-c", "import sys; sys.exit(3)"], None),
+        3,
+        "",
+        "",
+    );
+    check(
+        &pyworkerd(&["run", "-c", "raise SystemExit('bye')"], None),
+        1,
+        "",
+        "bye\n",
+    );
+    check(
+        &pyworkerd(&["run", "-c", "print('before')\n1/0"], None),
+        1,
+        "before\n",
+        "Traceback (most recent call last):\n  File \"<string>\", line 2, in <module>\nZeroDivisionError: division by zero\n",
+    );
+}
+
+#[test]
+fn script_with_sibling_import_and_arguments() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("helper.py"),
+        "GREETING = 'hello from a sibling'\n",
+    )
+    .unwrap();
+    std::fs::write(
+        dir.path().join("main.py"),
+        "import sys, helper\nprint(helper.GREETING)\nprint(sys.argv[1:], __name__, sys.argv[0] == __file__)\n",
+    )
+    .unwrap();
+    let script = dir.path().join("main.py");
+    let output = pyworkerd(&["run", script.to_str().unwrap(), "x", "--flag"], None);
+    check(
+        &output,
+        0,
+        "hello from a sibling\n['x', '--flag'] __main__ True\n",
+        "",
+    );
+}
+
+#[test]
+fn script_on_stdin_and_modules() {
+    check(
+        &pyworkerd(
+            &["run", "-", "arg"],
+            Some("import sys\nprint('stdin', sys.argv)\n"),
+        ),
+        0,
+        "stdin ['-', 'arg']\n",
+        "",
+    );
+    check(&pyworkerd(&["run"], Some("print(6 * 7)\n")), 0, "42\n", "");
+    let output = pyworkerd(&["run", "-m", "calendar", "2024", "1"], None);
+    assert_eq!(output.status.code(), Some(0), "{}", text(&output.stderr));
+    assert!(
+        text(&output.stdout).contains("January 2024"),
+        "{}",
+        text(&output.stdout)
+    );
+}
+
+#[test]
+fn mounts_and_environment() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("input.txt"), "from the host").unwrap();
+    let rw = format!("{}:/data:rw", dir.path().display());
+    let code = "import os\nprint(open('/data/input.txt').read(), os.environ['GREETING'])\n\
+                open('/data/output.txt', 'w').write('from the guest')";
+    check(
+        &pyworkerd(
+            &["run", "--mount", &rw, "--env", "GREETING=hi", "-c", code],
+            None,
+        ),
+        0,
+        "from the host hi\n",
+        "",
+    );
+    assert_eq!(
+        std::fs::read_to_string(dir.path().join("output.txt")).unwrap(),
+        "from the guest"
+    );
+
+    // Read-only by default: writing fails inside Python, the host is untouched.
+    let ro = format!("{}:/data", dir.path().display());
+    let code = "try:\n    open('/data/new.txt', 'w')\nexcept OSError as e:\n    print(type(e).__name__, e.errno)";
+    check(
+        &pyworkerd(&["run", "--mount", &ro, "-c", code], None),
+        0,
+        "OSError 69\n",
+        "",
+    );
+    assert!(!Path::new(&dir.path().join("new.txt")).exists());
+
+    // Nothing of the host is visible unless mounted.
+    let code = format!(
+        "import os\nprint(os.path.exists({:?}))",
+        dir.path().display().to_string()
+    );
+    check(&pyworkerd(&["run", "-c", &code], None), 0, "False\n", "");
+}
+
+#[test]
+fn clear_errors_for_bad_input() {
+    let output = pyworkerd(&["run", "no-such-script.py"], None);
+    check(
+        &output,
+        2,
+        "",
+        "pyworkerd: error: script 'no-such-script.py' not found (no such file)\n",
+    );
+    let output = pyworkerd(&["run", "--pyodide-version", "9.9.9", "-c", "1"], None);
+    assert_eq!(output.status.code(), Some(2));
+    assert!(
+        text(&output.stderr)
+            .contains("unknown pyodide version \"9.9.9\"; known versions: 314.0.7, 0.29.3"),
+        "{}",
+        text(&output.stderr)
+    );
+    let output = pyworkerd(&["run", "--mount", "/no/such/dir:/x", "-c", "1"], None);
+    check(
+        &output,
+        2,
+        "",
+        "pyworkerd: error: --mount '/no/such/dir:/x': '/no/such/dir' is not a readable directory\n",
+    );
+    let output = pyworkerd(&["run", "--env", "NOEQUALS", "-c", "1"], None);
+    check(
+        &output,
+        2,
+        "",
+        "pyworkerd: error: --env 'NOEQUALS': expected K=V\n",
+    );
+}
