@@ -95,7 +95,7 @@ fn pure_crates_do_not_depend_on_wasmtime() {
 fn libraries_do_not_depend_on_anyhow() {
     for dir in crate_dirs() {
         if name(&dir) == "pyworkerd" {
-            continue;
+            continue; // the binary
         }
         let deps = normal_dependencies(&dir);
         assert!(
