@@ -4,9 +4,7 @@
 use std::path::PathBuf;
 
 use pyodide_emscripten::{DEFAULT_MEMORY_LIMIT, EmscriptenCtx, EmscriptenInstance, SharedEntropy};
-use pyodide_vfs::{
-    Dirfd, GuestPath, InputSource, MountAccess, OpenFlags, OsEntropy, OutputSink, Vfs,
-};
+use pyodide_vfs::{Dirfd, GuestPath, InputSource, MountAccess, OsEntropy, OutputSink, Vfs};
 use wasmtime::{Store, TypedFunc};
 
 use crate::Error;
@@ -123,7 +121,11 @@ impl Interpreter {
                 })?;
         }
         let zip = format!("/lib/python{}{}.zip", python.major, python.minor);
-        write_file(&mut vfs, &zip, &runtime.stdlib)?;
+        vfs.create_shared_file(GuestPath::from(zip.as_str()), runtime.stdlib.clone(), 0o444)
+            .map_err(|errno| Error::Layout {
+                path: zip.clone(),
+                errno,
+            })?;
         for mount in &config.mounts {
             let mount_error = |source: Box<dyn std::error::Error + Send + Sync>| Error::Mount {
                 host: mount.host.clone(),
@@ -338,20 +340,4 @@ fn driver_error(during: &'static str, error: wasmtime::Error) -> Error {
         during,
         source: error.into_boxed_dyn_error(),
     })
-}
-
-fn write_file(vfs: &mut Vfs, path: &str, contents: &[u8]) -> Result<(), Error> {
-    let layout = |errno| Error::Layout {
-        path: path.to_owned(),
-        errno,
-    };
-    let flags = OpenFlags::WRONLY | OpenFlags::CREAT | OpenFlags::TRUNC;
-    let fd = vfs
-        .open(Dirfd::Cwd, GuestPath::from(path), flags, 0o444)
-        .map_err(layout)?;
-    let mut written = 0;
-    while written < contents.len() {
-        written += vfs.write(fd, &contents[written..]).map_err(layout)?;
-    }
-    vfs.close(fd).map_err(layout)
 }

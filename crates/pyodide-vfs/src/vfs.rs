@@ -905,6 +905,39 @@ impl Vfs {
         self.open_existing(loc, kind, flags, access)
     }
 
+    /// Creates the regular file `path` in the in-memory tree with contents
+    /// shared with the caller: nothing is copied until the guest writes to
+    /// it (then that file gets its own copy). For large read-mostly files
+    /// such as the standard library archive, shared by every instance.
+    pub fn create_shared_file(
+        &mut self,
+        path: GuestPath<'_>,
+        contents: Arc<[u8]>,
+        perm: u32,
+    ) -> Result<(), Errno> {
+        let p = self.resolve_parent(Dirfd::Cwd, path)?;
+        if p.root || is_dot(&p.name) || p.slash {
+            return Err(Errno::EISDIR);
+        }
+        if self.lookup_parent_opt(&p)?.is_some() {
+            return Err(Errno::EEXIST);
+        }
+        self.check_dir_alive(&p.dir)?;
+        let Loc::Mem(dir) = &p.dir else {
+            return Err(Errno::EXDEV);
+        };
+        let len = contents.len();
+        let data = FileData::Archive {
+            bytes: contents,
+            start: 0,
+            len,
+        };
+        let now = self.now();
+        self.nodes
+            .create(*dir, &p.name, NodeKind::File(data), perm, now);
+        Ok(())
+    }
+
     fn create_file(&mut self, p: &Parent, perm: u32, access: AccessMode) -> Result<Target, Errno> {
         let now = self.now();
         match &p.dir {

@@ -825,3 +825,30 @@ fn vfs_is_send() {
     fn assert_send<T: Send>() {}
     assert_send::<Vfs>();
 }
+
+#[test]
+fn shared_files_are_copied_only_when_written() {
+    let mut v = Vfs::builder().build();
+    let shared: std::sync::Arc<[u8]> = std::sync::Arc::from(&b"shared contents"[..]);
+    v.create_shared_file(p("/tmp/lib.zip"), shared.clone(), 0o644)
+        .unwrap();
+    assert_eq!(
+        v.create_shared_file(p("/tmp/lib.zip"), shared.clone(), 0o644),
+        Err(Errno::EEXIST)
+    );
+    assert_eq!(
+        v.create_shared_file(p("/no/such/dir/x"), shared.clone(), 0o644),
+        Err(Errno::ENOENT)
+    );
+    assert_eq!(v.stat(CWD, p("/tmp/lib.zip"), true).unwrap().size, 15);
+    let fd = v.open(CWD, p("/tmp/lib.zip"), OpenFlags::RDWR, 0).unwrap();
+    let mut buf = [0u8; 6];
+    assert_eq!(v.read(fd, &mut buf).unwrap(), 6);
+    assert_eq!(&buf, b"shared");
+    v.pwrite(fd, b"SHARED", 0).unwrap();
+    let mut all = [0u8; 15];
+    assert_eq!(v.pread(fd, &mut all, 0).unwrap(), 15);
+    assert_eq!(&all, b"SHARED contents");
+    // The caller's bytes are untouched by the guest's write.
+    assert_eq!(&shared[..], b"shared contents");
+}
