@@ -1,7 +1,7 @@
 //! `cargo xtask`: the project's automation, written in Rust.
 //!
-//! Owns: the command line of developer tasks (`fetch-pyodide` now; benches
-//! and golden-file regeneration later), each in its own module with a
+//! Owns: the command line of developer tasks (`fetch-pyodide`, `golden`;
+//! benches later), each in its own module with a
 //! `run(args)` entry point listed in [`COMMANDS`]. Argument parsing is done by
 //! hand; there is no clap here.
 //!
@@ -12,6 +12,7 @@
 //! Tests: unit tests of argument parsing beside the code.
 
 mod fetch;
+mod golden;
 
 use std::io::Write;
 use std::process::ExitCode;
@@ -27,11 +28,18 @@ struct Command {
 }
 
 /// Every subcommand, in the order `--help` lists them.
-const COMMANDS: &[Command] = &[Command {
-    name: "fetch-pyodide",
-    summary: fetch::SUMMARY,
-    run: fetch::run,
-}];
+const COMMANDS: &[Command] = &[
+    Command {
+        name: "fetch-pyodide",
+        summary: fetch::SUMMARY,
+        run: fetch::run,
+    },
+    Command {
+        name: "golden",
+        summary: golden::SUMMARY,
+        run: golden::run,
+    },
+];
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -101,7 +109,7 @@ mod tests {
         let error = dispatch(&args(&["frobnicate"])).unwrap_err();
         assert_eq!(
             error.to_string(),
-            "unknown subcommand \"frobnicate\"; available: fetch-pyodide"
+            "unknown subcommand \"frobnicate\"; available: fetch-pyodide, golden"
         );
     }
 
