@@ -126,7 +126,6 @@ impl EmscriptenInstance {
         let handles = Handles {
             memory,
             table,
-            malloc: Some(malloc.clone()),
             free: Some(free.clone()),
             memalign: instance
                 .get_typed_func(&mut *store, "emscripten_builtin_memalign")

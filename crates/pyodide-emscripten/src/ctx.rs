@@ -44,7 +44,6 @@ impl EntropySource for SharedEntropy {
 pub(crate) struct Handles {
     pub(crate) memory: Memory,
     pub(crate) table: Table,
-    pub(crate) malloc: Option<TypedFunc<i32, i32>>,
     pub(crate) free: Option<TypedFunc<i32, ()>>,
     pub(crate) memalign: Option<TypedFunc<(i32, i32), i32>>,
     pub(crate) funcs_on_exit: Option<TypedFunc<(), ()>>,

@@ -26,7 +26,6 @@ pub struct DylinkInfo {
 
 const MEM_INFO: u8 = 1;
 const NEEDED: u8 = 2;
-const EXPORT_INFO: u8 = 3;
 const IMPORT_INFO: u8 = 4;
 const RUNTIME_PATH: u8 = 5;
 const WEAK_FLAG_MASK: u32 = 3;
@@ -101,7 +100,8 @@ pub fn read_dylink_info(name: &str, prefix: &[u8]) -> Result<Option<DylinkInfo>,
                 }
                 Some(())
             })(),
-            EXPORT_INFO | _ => Some(()),
+            // EXPORT_INFO (TLS flags) and unknown subsections are skipped.
+            _ => Some(()),
         };
         parsed.ok_or_else(|| bad(&format!("malformed subsection {kind}")))?;
         r.at = sub_end;

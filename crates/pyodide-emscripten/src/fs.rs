@@ -1945,7 +1945,6 @@ mod tests {
         store.data_mut().handles = Some(crate::ctx::Handles {
             memory,
             table,
-            malloc: None,
             free: None,
             memalign: Some(memalign),
             funcs_on_exit: None,

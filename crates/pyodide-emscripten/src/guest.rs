@@ -64,10 +64,6 @@ impl<'a> Guest<'a> {
         Ok(())
     }
 
-    pub(crate) fn write_u8(&mut self, ptr: u32, value: u8) -> Result<(), Errno> {
-        self.write_bytes(ptr, &[value])
-    }
-
     pub(crate) fn write_u16(&mut self, ptr: u32, value: u16) -> Result<(), Errno> {
         self.write_bytes(ptr, &value.to_le_bytes())
     }
@@ -84,6 +80,7 @@ impl<'a> Guest<'a> {
         self.write_bytes(ptr, &value.to_le_bytes())
     }
 
+    #[cfg(test)]
     pub(crate) fn write_i64(&mut self, ptr: u32, value: i64) -> Result<(), Errno> {
         self.write_bytes(ptr, &value.to_le_bytes())
     }

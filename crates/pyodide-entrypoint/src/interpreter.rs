@@ -258,7 +258,7 @@ impl Interpreter {
                 (source as i32, PY_FILE_INPUT, namespace, namespace, 0),
             )
             .map_err(|e| driver_error("PyRun_StringFlags", e))?;
-        self.instance.free(store, source as u32)?;
+        self.instance.free(store, source)?;
         if result == 0 {
             return Err(Error::Driver(
                 "the driver source raised an exception".to_owned(),
@@ -269,7 +269,7 @@ impl Interpreter {
             .map_err(|e| driver_error("Py_DecRef", e))?;
         let name = self.instance.malloc_c_string(store, b"run")?;
         let run = get_item
-            .call(&mut *store, (namespace as i32, name as i32))
+            .call(&mut *store, (namespace, name as i32))
             .map_err(|e| driver_error("PyDict_GetItemString", e))?;
         self.instance.free(store, name)?;
         if run == 0 {

@@ -99,18 +99,18 @@ pub(crate) fn run(args: RunArgs) -> Result<u8> {
         .iter()
         .map(|m| parse_mount(m))
         .collect::<Result<Vec<_>>>()?;
-    if let Target::File { dir, .. } = &target {
-        if !mounts.iter().any(|m| Path::new(&m.guest) == dir) {
-            let guest = dir
-                .to_str()
-                .context("script directory is not UTF-8")?
-                .to_owned();
-            mounts.push(Mount {
-                host: dir.clone(),
-                guest,
-                writable: false,
-            });
-        }
+    if let Target::File { dir, .. } = &target
+        && !mounts.iter().any(|m| Path::new(&m.guest) == dir)
+    {
+        let guest = dir
+            .to_str()
+            .context("script directory is not UTF-8")?
+            .to_owned();
+        mounts.push(Mount {
+            host: dir.clone(),
+            guest,
+            writable: false,
+        });
     }
     let env = args
         .env
