@@ -217,8 +217,36 @@ fn read<'a>(body: &FunctionBody<'a>, scratch: &mut Scratch<'a>) -> Result<Locals
         })?;
     }
     let ops_start = locals.original_position();
-    let mut reader = wasmparser::OperatorsReader::new(locals.get_binary_reader());
+    let ops_reader = locals.get_binary_reader();
+
+    // Most bodies have no legacy instruction: find out without keeping the
+    // operators, stopping at the first legacy one.
+    let mut reader = wasmparser::OperatorsReader::new(ops_reader.clone());
     let mut has_legacy = false;
+    while !reader.eof() {
+        if let Operator::Try { .. }
+        | Operator::Catch { .. }
+        | Operator::CatchAll
+        | Operator::Delegate { .. }
+        | Operator::Rethrow { .. } = reader.read()?
+        {
+            has_legacy = true;
+            break;
+        }
+    }
+    let locals = Locals {
+        has_legacy,
+        groups,
+        groups_start,
+        ops_start,
+        count,
+    };
+    if !has_legacy {
+        reader.finish()?;
+        return Ok(locals);
+    }
+
+    let mut reader = wasmparser::OperatorsReader::new(ops_reader);
     while !reader.eof() {
         let (op, offset) = reader.read_with_offset()?;
         match &op {
@@ -230,7 +258,6 @@ fn read<'a>(body: &FunctionBody<'a>, scratch: &mut Scratch<'a>) -> Result<Locals
                 scratch.read_stack.push(NONE);
             }
             Operator::Try { .. } => {
-                has_legacy = true;
                 scratch.read_stack.push(scratch.tries.len() as u32);
                 scratch.tries.push(TryInfo {
                     kind: TryKind::Plain,
@@ -241,7 +268,6 @@ fn read<'a>(body: &FunctionBody<'a>, scratch: &mut Scratch<'a>) -> Result<Locals
                 });
             }
             Operator::Catch { .. } | Operator::CatchAll => {
-                has_legacy = true;
                 let tag = match op {
                     Operator::Catch { tag_index } => Some(tag_index),
                     _ => None,
@@ -255,11 +281,9 @@ fn read<'a>(body: &FunctionBody<'a>, scratch: &mut Scratch<'a>) -> Result<Locals
                 });
             }
             Operator::Delegate { .. } => {
-                has_legacy = true;
                 current_try(scratch, offset)?.kind = TryKind::Delegate;
                 scratch.read_stack.pop();
             }
-            Operator::Rethrow { .. } => has_legacy = true,
             Operator::End => {
                 scratch.read_stack.pop();
             }
@@ -270,13 +294,7 @@ fn read<'a>(body: &FunctionBody<'a>, scratch: &mut Scratch<'a>) -> Result<Locals
     }
     reader.finish()?;
     scratch.offsets.push(body.range().end);
-    Ok(Locals {
-        has_legacy,
-        groups,
-        groups_start,
-        ops_start,
-        count,
-    })
+    Ok(locals)
 }
 
 fn current_try<'s>(scratch: &'s mut Scratch<'_>, offset: usize) -> Result<&'s mut TryInfo, Error> {
