@@ -497,6 +497,66 @@ fn delegate_targets() -> Result<()> {
             i32.const 50
             i32.add
           end)
+        ;; A catch-less try and a loop are transparent: delegating to them
+        ;; skips the try_catch_all inside them and reaches the outer try.
+        (func (export "to_plain_try") (param $x i32) (result i32)
+          try (result i32)
+            try (result i32)
+              try (result i32)
+                try (result i32)
+                  local.get $x
+                  throw $e1
+                delegate 1
+              catch_all
+                i32.const -1
+              end
+            end
+          catch $e1
+            i32.const 30
+            i32.add
+          end)
+        (func (export "to_loop") (param $x i32) (result i32)
+          try (result i32)
+            loop $l (result i32)
+              try (result i32)
+                try (result i32)
+                  local.get $x
+                  throw $e1
+                delegate $l
+              catch_all
+                i32.const -1
+              end
+            end
+          catch $e1
+            i32.const 10
+            i32.add
+          end)
+        ;; Delegating to the caller from a function with two results: the
+        ;; function-level landing pad needs a multi-value block type.
+        (func $two (param $x i32) (result i32 i32)
+          try (result i32 i32)
+            try (result i32 i32)
+              local.get $x
+              i32.const 1
+              i32.and
+              if
+                local.get $x
+                throw $e1
+              end
+              local.get $x
+              local.get $x
+            delegate 1
+          catch_all
+            i32.const -1
+            i32.const -1
+          end)
+        (func (export "two_results_to_caller") (param $x i32) (result i32)
+          try (result i32)
+            local.get $x
+            call $two
+            i32.add
+          catch $e1
+          end)
         ;; Many delegates to the same try share one landing pad, and a delegate
         ;; whose body does not throw returns normally.
         (func (export "shared_landing") (param $x i32) (result i32)
@@ -533,6 +593,10 @@ fn delegate_targets() -> Result<()> {
             ("to_caller", &[3], Throws),
             ("call_to_caller", &[3], ret(&[303])),
             ("trivial", &[4], ret(&[5])),
+            ("to_plain_try", &[1], ret(&[31])),
+            ("to_loop", &[1], ret(&[11])),
+            ("two_results_to_caller", &[2], ret(&[4])),
+            ("two_results_to_caller", &[3], ret(&[3])),
             ("chain", &[6], ret(&[56])),
             ("shared_landing", &[4], ret(&[8])),
             ("shared_landing", &[0], ret(&[29])),
