@@ -23,6 +23,21 @@ fn load_from_cache(c: &mut Criterion) {
         .load_file(&path, Some(sha256))
         .expect("warm the cache");
 
+    // The two parts of a load, to see where the time goes.
+    let artifact = cache.artifact_path(&sha256);
+    c.bench_function("module_cache/part: checksum the artifact", |b| {
+        b.iter(|| xxhash_rust::xxh3::xxh3_64(&std::fs::read(&artifact).expect("read")))
+    });
+    c.bench_function("module_cache/part: Module::deserialize_file", |b| {
+        // SAFETY: the artifact was just verified by load_file and is never
+        // modified in place.
+        #[allow(unsafe_code)]
+        b.iter(|| {
+            unsafe { wasmtime::Module::deserialize_file(cache.engine(), &artifact) }
+                .expect("deserialize")
+        })
+    });
+
     c.bench_function("module_cache/load pyodide.asm.wasm (314.0.7)", |b| {
         b.iter(|| {
             let loaded = cache.load_file(&path, Some(sha256)).expect("load");
