@@ -5,6 +5,20 @@
 # runtimes run programs through the same Python code.
 
 
+def _line_buffered_stdio():
+    # Pyodide's stdin and stdout are line-buffered whatever the host's end
+    # is (CPython starts on Emscripten's /dev/tty, a terminal), so output
+    # written through sys.stdout and sys.stdout.buffer keeps its order.
+    import sys
+
+    for stream in (sys.stdin, sys.stdout):
+        if not stream.line_buffering:
+            stream.reconfigure(line_buffering=True)
+
+
+_line_buffered_stdio()
+
+
 def run(request):
     import sys
 
