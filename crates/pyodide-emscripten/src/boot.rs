@@ -336,3 +336,81 @@ impl RelocatableLayout {
         })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{EmscriptenCtx, EngineSettings, GuestAbort, add_to_linker, new_engine};
+
+    const MODULE: &str = r#"
+    (module
+      (import "env" "not_a_real_import" (func $missing (param i32) (result i32)))
+      (import "env" "exit" (func $exit (param i32)))
+      (import "env" "_abort_js" (func $abort))
+      (memory (export "memory") 1)
+      (table (export "__indirect_function_table") 1 funcref)
+      (func (export "malloc") (param i32) (result i32) i32.const 1024)
+      (func (export "free") (param i32))
+      (func (export "call_missing") (result i32) (call $missing (i32.const 1)))
+      (func (export "exit_7") (call $exit (i32.const 7)))
+      (func (export "abort") (call $abort)))
+    "#;
+
+    fn setup() -> (Store<EmscriptenCtx>, EmscriptenInstance) {
+        let engine = new_engine(&EngineSettings::default()).unwrap();
+        let module = Module::new(&engine, MODULE).unwrap();
+        let mut linker: Linker<EmscriptenCtx> = Linker::new(&engine);
+        add_to_linker(&mut linker, |c| c).unwrap();
+        let mut store = Store::new(&engine, EmscriptenCtx::builder().build());
+        let instance =
+            EmscriptenInstance::instantiate(&mut store, &linker, &module, None, |c| c).unwrap();
+        (store, instance)
+    }
+
+    #[test]
+    fn unimplemented_imports_trap_with_their_name() {
+        let (mut store, instance) = setup();
+        let f = instance
+            .typed_func::<_, (), i32>(&mut store, "call_missing")
+            .unwrap();
+        let error = f.call(&mut store, ()).unwrap_err();
+        let unsupported = error
+            .downcast_ref::<UnsupportedImport>()
+            .expect("an UnsupportedImport");
+        assert_eq!(unsupported.name, "env.not_a_real_import");
+        assert_eq!(
+            unsupported.to_string(),
+            "the guest called import 'env.not_a_real_import', which pyworkerd does not implement"
+        );
+    }
+
+    #[test]
+    fn exit_and_abort_are_values_not_process_exits() {
+        let (mut store, instance) = setup();
+        let exit = instance
+            .typed_func::<_, (), ()>(&mut store, "exit_7")
+            .unwrap();
+        let error = exit.call(&mut store, ()).unwrap_err();
+        assert_eq!(error.downcast_ref::<GuestExit>(), Some(&GuestExit(7)));
+        let abort = instance
+            .typed_func::<_, (), ()>(&mut store, "abort")
+            .unwrap();
+        let error = abort.call(&mut store, ()).unwrap_err();
+        assert_eq!(
+            error.downcast_ref::<GuestAbort>().map(|a| a.0.as_str()),
+            Some("abort() called")
+        );
+    }
+
+    #[test]
+    fn relocatable_modules_need_their_dylink_metadata() {
+        let engine = new_engine(&EngineSettings::default()).unwrap();
+        let module =
+            Module::new(&engine, r#"(module (import "env" "memory" (memory 1)))"#).unwrap();
+        let linker: Linker<EmscriptenCtx> = Linker::new(&engine);
+        let mut store = Store::new(&engine, EmscriptenCtx::builder().build());
+        let error =
+            EmscriptenInstance::instantiate(&mut store, &linker, &module, None, |c| c).unwrap_err();
+        assert!(matches!(error, Error::MissingDylink), "{error:?}");
+    }
+}

@@ -136,3 +136,25 @@ fn relocatable_0_29_3_runs_too() -> Result<()> {
         Ok(())
     })
 }
+
+#[test]
+fn the_memory_ceiling_is_a_memory_error_not_a_crash() -> Result<()> {
+    on_big_stack(|| -> Result<()> {
+        let runtime = Runtime::new(RuntimeOptions::default())?;
+        let stdout = SharedBuffer::new();
+        let config = InterpreterConfig {
+            stdout: OutputSink::Capture(stdout.clone()),
+            memory_limit: 96 << 20,
+            ..Default::default()
+        };
+        let mut interpreter = Interpreter::boot(&runtime, config)?;
+        let code = "try:\n    b = bytearray(128 * 2**20)\nexcept MemoryError:\n    print('MemoryError')\n\
+                    small = bytearray(2**20)\nprint(len(small))";
+        assert_eq!(interpreter.run(code, &[])?.status, 0);
+        assert_eq!(
+            String::from_utf8_lossy(&stdout.contents()),
+            "MemoryError\n1048576\n"
+        );
+        Ok(())
+    })
+}
