@@ -1,7 +1,7 @@
 //! `cargo xtask`: the project's automation, written in Rust.
 //!
-//! Owns: the command line of developer tasks (`fetch-pyodide`, `golden`;
-//! benches later), each in its own module with a
+//! Owns: the command line of developer tasks (`fetch-pyodide`, `golden`,
+//! `bench`), each in its own module with a
 //! `run(args)` entry point listed in [`COMMANDS`]. Argument parsing is done by
 //! hand; there is no clap here.
 //!
@@ -11,6 +11,7 @@
 //!
 //! Tests: unit tests of argument parsing beside the code.
 
+mod bench;
 mod fetch;
 mod golden;
 
@@ -38,6 +39,11 @@ const COMMANDS: &[Command] = &[
         name: "golden",
         summary: golden::SUMMARY,
         run: golden::run,
+    },
+    Command {
+        name: "bench",
+        summary: bench::SUMMARY,
+        run: bench::run,
     },
 ];
 
@@ -109,7 +115,7 @@ mod tests {
         let error = dispatch(&args(&["frobnicate"])).unwrap_err();
         assert_eq!(
             error.to_string(),
-            "unknown subcommand \"frobnicate\"; available: fetch-pyodide, golden"
+            "unknown subcommand \"frobnicate\"; available: fetch-pyodide, golden, bench"
         );
     }
 
