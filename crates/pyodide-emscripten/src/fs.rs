@@ -36,9 +36,16 @@
 //! * `fchown32` / `fchownat` succeed without changing anything once the file
 //!   exists; `fchmodat2` with `AT_SYMLINK_NOFOLLOW` on a symlink is `ENOTSUP`
 //!   (as Linux), `faccessat` with it checks the link itself.
-//! * `pipe` is `ENOSYS`: the VFS has no pipes.
-//! * `poll` never blocks: open descriptors are readable and writable
-//!   (`POLLIN | POLLOUT`), others `POLLNVAL`, each masked by the requested
+//! * `pipe` makes a VFS pipe. Like Emscripten's, an empty one answers
+//!   `EAGAIN` while its write end is open (nothing can block); unlike
+//!   Emscripten's, one whose write end is closed reads as end of file, and
+//!   writing with the read end closed is `EPIPE` (Emscripten answers `EAGAIN`
+//!   and accepts the bytes).
+//! * `poll` never blocks: files and devices are readable and writable
+//!   (`POLLIN | POLLOUT`); a pipe's read end is readable when it holds bytes
+//!   or has no writer left (`POLLHUP`), its write end writable when there is
+//!   room or no reader left (`POLLERR`); closed descriptors are `POLLNVAL`;
+//!   each masked by the requested
 //!   events plus `POLLERR | POLLHUP` as Emscripten does (so `POLLNVAL` shows
 //!   only when asked for). `_newselect` (0.29.3) is the same over `fd_set`s
 //!   and fails with `EBADF` on a closed descriptor in a set.
@@ -256,8 +263,8 @@ pub(crate) fn add<T: 'static>(linker: &mut Linker<T>, get: CtxGetter<T>) -> wasm
     syscall!(linker, get, "__syscall_dup3" => |ctx, _, old: i32, new: i32, flags: i32| {
         dup3(&mut ctx.vfs, old, new, flags)
     });
-    syscall!(linker, get, "__syscall_pipe" => |_, _, fds: i32| {
-        Err(if fds == 0 { Errno::EFAULT } else { Errno::ENOSYS })
+    syscall!(linker, get, "__syscall_pipe" => |ctx, guest, fds: i32| {
+        pipe(&mut ctx.vfs, guest, fds)
     });
     syscall!(linker, get, "__syscall_poll" => |ctx, guest, fds: i32, nfds: i32, _timeout: i32| {
         poll(&ctx.vfs, guest, fds, nfds)
@@ -800,12 +807,36 @@ fn dup3(vfs: &mut Vfs, old: i32, new: i32, flags: i32) -> Result<i32, Errno> {
     vfs.dup3(old, new, flags & cloexec != 0).map(fd_result)
 }
 
-/// Readiness of one descriptor: the VFS never blocks, so an open one is
-/// readable and writable.
+/// `pipe(int fds[2])`: the read end goes to `fds[0]`, the write end to
+/// `fds[1]`.
+fn pipe(vfs: &mut Vfs, guest: &mut Guest<'_>, fds: i32) -> Result<i32, Errno> {
+    if fds == 0 {
+        return Err(Errno::EFAULT);
+    }
+    // Fail before making a pipe the guest could not learn about.
+    guest.slice(fds as u32, 8)?;
+    let (read, write) = vfs.pipe(OpenFlags::from_bits_truncate(0))?;
+    guest.write_i32(fds as u32, read.0 as i32)?;
+    guest.write_i32(fds as u32 + 4, write.0 as i32)?;
+    Ok(0)
+}
+
+/// Readiness of one descriptor as `poll` events (never blocking).
 fn ready_events(vfs: &Vfs, fd: i32) -> u16 {
-    match u32::try_from(fd) {
-        Ok(fd) if vfs.is_open(Fd(fd)) => POLLIN | POLLOUT,
-        _ => POLLNVAL,
+    let Ok(fd) = u32::try_from(fd) else {
+        return POLLNVAL;
+    };
+    match vfs.readiness(Fd(fd)) {
+        Ok(ready) => [
+            (ready.readable, POLLIN),
+            (ready.writable, POLLOUT),
+            (ready.hangup, POLLHUP),
+            (ready.error, POLLERR),
+        ]
+        .into_iter()
+        .filter(|(on, _)| *on)
+        .fold(0, |events, (_, bit)| events | bit),
+        Err(_) => POLLNVAL,
     }
 }
 
@@ -1082,7 +1113,7 @@ fn write_back(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use pyodide_vfs::{ManualClock, Timespec};
+    use pyodide_vfs::{ManualClock, Timespec, Whence};
 
     /// A guest memory of 64 KiB with scratch areas.
     const MEM: usize = 1 << 16;
@@ -1659,6 +1690,31 @@ mod tests {
         assert_eq!(poll(&v, &mut g, BUF as i32, 0), Ok(0));
         assert_eq!(poll(&v, &mut g, BUF as i32, 5000), Err(Errno::EINVAL));
         assert_eq!(poll(&v, &mut g, (MEM - 8) as i32, 2), Err(Errno::EFAULT));
+    }
+
+    #[test]
+    fn pipe_ends_poll_by_contents_and_read_to_end_of_file() {
+        let mut v = vfs();
+        let mut mem = vec![0u8; MEM];
+        let mut g = Guest::new(&mut mem);
+        assert_eq!(pipe(&mut v, &mut g, BUF as i32), Ok(0));
+        let (r, w) = (g.i32(BUF).unwrap(), g.i32(BUF + 4).unwrap());
+        assert_eq!((r, w), (3, 4), "the lowest free descriptors");
+        let st = v.fstat(Fd(r as u32)).unwrap();
+        assert_eq!((st.mode(), st.nlink, st.size), (S_IFIFO | 0o600, 1, 0));
+        assert_eq!(ready_events(&v, r), 0, "empty");
+        assert_eq!(ready_events(&v, w), POLLOUT);
+        v.write(Fd(w as u32), b"ping").unwrap();
+        assert_eq!(ready_events(&v, r), POLLIN);
+        v.close(Fd(w as u32)).unwrap();
+        let mut buf = [0u8; 8];
+        assert_eq!(v.read(Fd(r as u32), &mut buf), Ok(4));
+        assert_eq!(ready_events(&v, r), POLLIN | POLLHUP);
+        assert_eq!(v.read(Fd(r as u32), &mut buf), Ok(0), "end of file");
+        assert_eq!(v.seek(Fd(r as u32), 0, Whence::Set), Err(Errno::ESPIPE));
+        assert_eq!(pipe(&mut v, &mut g, 0), Err(Errno::EFAULT));
+        assert_eq!(pipe(&mut v, &mut g, (MEM - 4) as i32), Err(Errno::EFAULT));
+        assert!(!v.is_open(Fd(5)), "no pipe made when fds cannot be written");
     }
 
     #[test]

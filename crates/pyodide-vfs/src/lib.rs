@@ -42,6 +42,10 @@
 //!   Emscripten's `makedev` numbers in `st_rdev`. Stdio fds 0, 1, 2 are opened on them by
 //!   [`VfsBuilder::build`], whose [`InputSource`] / [`OutputSink`] choose inherit, capture or
 //!   callback.
+//! * **Pipes** ([`Vfs::pipe`]) are bounded in-memory queues ([`PIPE_CAPACITY`]) whose two ends
+//!   are anonymous FIFO nodes. Nothing can block in a single-threaded guest, so an empty pipe
+//!   with a live writer and a full pipe answer `EAGAIN`; no writer left reads as end of file and
+//!   no reader left is `EPIPE`. [`Vfs::readiness`] is what `poll` reports.
 //! * **Directory listings** include `.` and `..`; a listing is taken when a reader is at
 //!   position 0 and positions ([`DirEntry::next`]) are indexes into it, so a reader can resume
 //!   with `seek` even if the directory changes meanwhile.
@@ -61,6 +65,7 @@ mod flags;
 mod host;
 mod memfs;
 mod path;
+mod pipe;
 mod stat;
 mod stdio;
 mod tar_mount;
@@ -72,7 +77,10 @@ pub use errno::{Errno, MountError};
 pub use flags::{AccessCheck, AccessMode, OpenFlags, Whence};
 pub use host::open_host_dir;
 pub use path::{GuestPath, NAME_MAX, PATH_MAX};
-pub use stat::{DirEntry, FileKind, S_IFCHR, S_IFDIR, S_IFLNK, S_IFMT, S_IFREG, Stat, StatFs};
+pub use pipe::{PIPE_CAPACITY, Readiness};
+pub use stat::{
+    DirEntry, FileKind, S_IFCHR, S_IFDIR, S_IFIFO, S_IFLNK, S_IFMT, S_IFREG, Stat, StatFs,
+};
 pub use stdio::{InputCallback, InputSource, OutputCallback, OutputSink, SharedBuffer};
 pub use time::{Clock, ManualClock, SetTime, SystemClock, Timespec};
 pub use vfs::{Dirfd, Fd, MAX_FDS, MAX_FILE_SIZE, MAX_SYMLINKS, MountAccess, Vfs, VfsBuilder};

@@ -84,6 +84,8 @@ pub(crate) enum NodeKind {
     Dir(BTreeMap<Box<[u8]>, Ino>),
     Symlink(Box<[u8]>),
     Device(Device),
+    /// One end of an anonymous pipe (its bytes live in the VFS's pipe table).
+    Fifo,
 }
 
 #[derive(Debug, Clone)]
@@ -202,6 +204,30 @@ impl NodeTable {
         }
         p.mtime = now;
         p.ctime = now;
+        ino
+    }
+
+    /// Create a node with no directory entry (an end of a pipe), held open once by the
+    /// caller; it is freed when that reference is closed.
+    pub(crate) fn create_anonymous(&mut self, kind: NodeKind, perm: u32, now: Timespec) -> Ino {
+        let ino = self.next_ino;
+        self.next_ino += 1;
+        self.nodes.insert(
+            ino,
+            Node {
+                kind,
+                perm: perm & 0o7777,
+                nlink: 0,
+                atime: now,
+                mtime: now,
+                ctime: now,
+                mount: self.get(ROOT_INO).mount,
+                mount_root: false,
+                open: 1,
+                parent: ROOT_INO,
+                name: Box::default(),
+            },
+        );
         ino
     }
 

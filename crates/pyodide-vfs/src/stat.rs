@@ -12,6 +12,8 @@ pub const S_IFREG: u32 = 0o100000;
 pub const S_IFLNK: u32 = 0o120000;
 /// Character device.
 pub const S_IFCHR: u32 = 0o020000;
+/// FIFO (pipe).
+pub const S_IFIFO: u32 = 0o010000;
 
 /// The kind of a node.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -24,6 +26,8 @@ pub enum FileKind {
     Symlink,
     /// A character device (`/dev/null`, a tty, ...).
     CharDevice,
+    /// A FIFO: an end of an anonymous pipe.
+    Fifo,
 }
 
 impl FileKind {
@@ -34,12 +38,14 @@ impl FileKind {
             FileKind::Directory => S_IFDIR,
             FileKind::Symlink => S_IFLNK,
             FileKind::CharDevice => S_IFCHR,
+            FileKind::Fifo => S_IFIFO,
         }
     }
 
-    /// The `d_type` value `getdents64` writes (CHR 2, DIR 4, REG 8, LNK 10).
+    /// The `d_type` value `getdents64` writes (FIFO 1, CHR 2, DIR 4, REG 8, LNK 10).
     pub const fn dirent_type(self) -> u8 {
         match self {
+            FileKind::Fifo => 1,
             FileKind::CharDevice => 2,
             FileKind::Directory => 4,
             FileKind::Regular => 8,

@@ -14,6 +14,7 @@ use crate::flags::{AccessCheck, AccessMode, OpenFlags, Whence};
 use crate::host;
 use crate::memfs::{Device, FileData, Ino, MountId, Node, NodeKind, NodeTable, ROOT_INO};
 use crate::path::{GuestPath, NAME_MAX, PATH_MAX};
+use crate::pipe::{Pipe, PipeEnd, Readiness};
 use crate::stat::{DirEntry, FileKind, Stat, StatFs};
 use crate::stdio::{InputSource, OutputSink};
 use crate::tar_mount::{self, TarKind};
@@ -112,6 +113,24 @@ enum Target {
         mount: MountId,
         rel: PathBuf,
     },
+    /// One end of the pipe `pipe` (an index into the pipe table); `ino` is its FIFO node.
+    Pipe {
+        ino: Ino,
+        pipe: usize,
+        end: PipeEnd,
+    },
+}
+
+impl Target {
+    /// Reads and writes do not move an offset (devices and pipes).
+    fn is_stream(&self) -> bool {
+        matches!(self, Target::Device(..) | Target::Pipe { .. })
+    }
+
+    /// `pread`, `pwrite` and `lseek` answer `ESPIPE` (terminals and pipes).
+    fn is_unseekable(&self) -> bool {
+        matches!(self, Target::Device(_, d) if d.is_tty()) || matches!(self, Target::Pipe { .. })
+    }
 }
 
 #[derive(Debug)]
@@ -226,6 +245,7 @@ impl VfsBuilder {
             descs: Vec::new(),
             free_descs: Vec::new(),
             fds: Vec::new(),
+            pipes: Vec::new(),
             cwd: Loc::Mem(ROOT_INO),
             clock: self.clock,
             entropy: self.entropy,
@@ -258,6 +278,8 @@ pub struct Vfs {
     descs: Vec<Option<Description>>,
     free_descs: Vec<usize>,
     fds: Vec<Option<FdSlot>>,
+    /// Pipes with at least one open end.
+    pipes: Vec<Option<Pipe>>,
     cwd: Loc,
     clock: Box<dyn Clock>,
     entropy: Box<dyn EntropySource>,
@@ -365,6 +387,7 @@ impl Vfs {
             NodeKind::Dir(_) => FileKind::Directory,
             NodeKind::Symlink(_) => FileKind::Symlink,
             NodeKind::Device(_) => FileKind::CharDevice,
+            NodeKind::Fifo => FileKind::Fifo,
         }
     }
 
@@ -375,13 +398,19 @@ impl Vfs {
             NodeKind::Dir(_) => (4096, 0),
             NodeKind::Symlink(target) => (target.len() as u64, 0),
             NodeKind::Device(d) => (0, d.rdev()),
+            NodeKind::Fifo => (0, 0),
         };
         Stat {
             dev: Self::dev_of(node.mount),
             ino,
             kind: Self::mem_kind(node),
             perm: node.perm,
-            nlink: node.nlink,
+            // A pipe end has no directory entry but reports one link, as on Linux.
+            nlink: if matches!(node.kind, NodeKind::Fifo) {
+                1
+            } else {
+                node.nlink
+            },
             uid: 0,
             gid: 0,
             rdev,
@@ -714,6 +743,15 @@ impl Vfs {
                 self.nodes.close_ref(*ino);
             }
             Target::HostFile { .. } | Target::HostDir { .. } => {}
+            Target::Pipe { ino, pipe, end } => {
+                let slot = &mut self.pipes[*pipe];
+                let state = slot.as_mut().expect("an open end names a live pipe");
+                state.close(*end);
+                if state.is_unused() {
+                    *slot = None;
+                }
+                self.nodes.close_ref(*ino);
+            }
         }
     }
 
@@ -850,6 +888,58 @@ impl Vfs {
                 _ => self.stderr.is_terminal(),
             },
             _ => false,
+        })
+    }
+
+    /// `pipe2`: a new pipe; returns (read end, write end) on the two lowest free descriptors.
+    /// Of `flags`, only `O_NONBLOCK` and `O_CLOEXEC` are accepted (`EINVAL` otherwise);
+    /// `O_NONBLOCK` changes nothing, as nothing blocks.
+    pub fn pipe(&mut self, flags: OpenFlags) -> Result<(Fd, Fd), Errno> {
+        if flags
+            .without(OpenFlags::NONBLOCK | OpenFlags::CLOEXEC)
+            .bits()
+            != 0
+        {
+            return Err(Errno::EINVAL);
+        }
+        let free = (0..MAX_FDS)
+            .filter(|&n| self.fds.get(n as usize).is_none_or(Option::is_none))
+            .take(2)
+            .count();
+        if free < 2 {
+            return Err(Errno::EMFILE);
+        }
+        let pipe = match self.pipes.iter().position(Option::is_none) {
+            Some(i) => {
+                self.pipes[i] = Some(Pipe::new());
+                i
+            }
+            None => {
+                self.pipes.push(Some(Pipe::new()));
+                self.pipes.len() - 1
+            }
+        };
+        let now = self.now();
+        let mut ends = [Fd(0), Fd(0)];
+        for (slot, (end, access)) in ends.iter_mut().zip([
+            (PipeEnd::Read, OpenFlags::RDONLY),
+            (PipeEnd::Write, OpenFlags::WRONLY),
+        ]) {
+            let ino = self.nodes.create_anonymous(NodeKind::Fifo, 0o600, now);
+            *slot = self.install(Target::Pipe { ino, pipe, end }, access | flags)?;
+        }
+        Ok((ends[0], ends[1]))
+    }
+
+    /// What `poll` reports for `fd`: pipe ends by their contents and other end; everything
+    /// else is always ready.
+    pub fn readiness(&self, fd: Fd) -> Result<Readiness, Errno> {
+        Ok(match &self.desc(fd)?.target {
+            Target::Pipe { pipe, end, .. } => self.pipes[*pipe]
+                .as_ref()
+                .expect("an open end names a live pipe")
+                .readiness(*end),
+            _ => Readiness::ALWAYS,
         })
     }
 
@@ -1000,6 +1090,7 @@ impl Vfs {
                     NodeKind::Dir(_) => Target::MemDir(ino),
                     NodeKind::Device(d) => Target::Device(ino, *d),
                     NodeKind::Symlink(_) => return Err(Errno::ELOOP),
+                    NodeKind::Fifo => return Err(Errno::ENXIO),
                 };
                 if truncate && matches!(target, Target::MemFile(_)) {
                     self.truncate_mem(ino, 0);
@@ -1050,7 +1141,7 @@ impl Vfs {
         let offset = self.descs[index].as_ref().expect("live").offset;
         let n = self.read_desc(index, buf, Some(offset))?;
         let desc = self.descs[index].as_mut().expect("live");
-        if !matches!(desc.target, Target::Device(..)) {
+        if !desc.target.is_stream() {
             desc.offset = offset + n as u64;
         }
         Ok(n)
@@ -1060,7 +1151,11 @@ impl Vfs {
     pub fn pread(&mut self, fd: Fd, buf: &mut [u8], offset: i64) -> Result<usize, Errno> {
         let index = self.readable_desc(fd)?;
         let offset = u64::try_from(offset).map_err(|_| Errno::EINVAL)?;
-        if matches!(self.descs[index].as_ref().expect("live").target, Target::Device(_, d) if d.is_tty())
+        if self.descs[index]
+            .as_ref()
+            .expect("live")
+            .target
+            .is_unseekable()
         {
             return Err(Errno::ESPIPE);
         }
@@ -1075,6 +1170,9 @@ impl Vfs {
     ) -> Result<usize, Errno> {
         let offset = offset.unwrap_or(0);
         let desc = self.descs[index].as_ref().expect("live");
+        if let Target::Pipe { pipe, .. } = desc.target {
+            return self.pipes[pipe].as_mut().expect("live pipe").read(buf);
+        }
         match &desc.target {
             Target::MemFile(ino) => {
                 let NodeKind::File(data) = &self.nodes.get(*ino).kind else {
@@ -1105,6 +1203,7 @@ impl Vfs {
                 }
                 Device::Tty | Device::Tty1 => Ok(self.stdin.read(buf)),
             },
+            Target::Pipe { .. } => unreachable!("pipes are read above"),
         }
     }
 
@@ -1112,6 +1211,9 @@ impl Vfs {
     pub fn write(&mut self, fd: Fd, buf: &[u8]) -> Result<usize, Errno> {
         let index = self.writable_desc(fd)?;
         let desc = self.descs[index].as_ref().expect("live");
+        if let Target::Pipe { pipe, .. } = desc.target {
+            return self.pipes[pipe].as_mut().expect("live pipe").write(buf);
+        }
         let offset = if desc.flags.contains(OpenFlags::APPEND) {
             None
         } else {
@@ -1119,7 +1221,7 @@ impl Vfs {
         };
         let end = self.write_desc(index, buf, offset)?;
         let desc = self.descs[index].as_mut().expect("live");
-        if !matches!(desc.target, Target::Device(..)) {
+        if !desc.target.is_stream() {
             desc.offset = end;
         }
         Ok(buf.len())
@@ -1129,7 +1231,11 @@ impl Vfs {
     pub fn pwrite(&mut self, fd: Fd, buf: &[u8], offset: i64) -> Result<usize, Errno> {
         let index = self.writable_desc(fd)?;
         let offset = u64::try_from(offset).map_err(|_| Errno::EINVAL)?;
-        if matches!(self.descs[index].as_ref().expect("live").target, Target::Device(_, d) if d.is_tty())
+        if self.descs[index]
+            .as_ref()
+            .expect("live")
+            .target
+            .is_unseekable()
         {
             return Err(Errno::ESPIPE);
         }
@@ -1181,6 +1287,8 @@ impl Vfs {
                 };
                 Ok(0)
             }
+            // `write` takes pipes before this, and `pwrite` refuses them.
+            Target::Pipe { .. } => Err(Errno::ESPIPE),
         }
     }
 
@@ -1195,6 +1303,7 @@ impl Vfs {
             Target::HostFile { file, .. } => file.metadata().map_err(host::io)?.len(),
             Target::Device(_, d) if d.is_tty() => return Err(Errno::ESPIPE),
             Target::Device(..) => return Ok(0),
+            Target::Pipe { .. } => return Err(Errno::ESPIPE),
             Target::MemDir(_) | Target::HostDir { .. } => {
                 let desc = self.desc_mut(fd)?;
                 return match (whence, offset) {
@@ -1298,9 +1407,10 @@ impl Vfs {
     /// `fstat`: works on unlinked files too.
     pub fn fstat(&self, fd: Fd) -> Result<Stat, Errno> {
         match &self.desc(fd)?.target {
-            Target::MemFile(ino) | Target::MemDir(ino) | Target::Device(ino, _) => {
-                Ok(self.mem_stat(*ino))
-            }
+            Target::MemFile(ino)
+            | Target::MemDir(ino)
+            | Target::Device(ino, _)
+            | Target::Pipe { ino, .. } => Ok(self.mem_stat(*ino)),
             Target::HostFile { mount, file, .. } => {
                 let meta = cap_std::fs::Metadata::from_file(file).map_err(host::io)?;
                 Ok(host::stat_from(&meta, Self::dev_of(*mount)))
@@ -1344,7 +1454,10 @@ impl Vfs {
 
     fn desc_loc(&self, fd: Fd) -> Result<Loc, Errno> {
         Ok(match &self.desc(fd)?.target {
-            Target::MemFile(ino) | Target::MemDir(ino) | Target::Device(ino, _) => Loc::Mem(*ino),
+            Target::MemFile(ino)
+            | Target::MemDir(ino)
+            | Target::Device(ino, _)
+            | Target::Pipe { ino, .. } => Loc::Mem(*ino),
             Target::HostFile { mount, rel, .. } | Target::HostDir { mount, rel } => Loc::Host {
                 mount: *mount,
                 rel: rel.clone(),

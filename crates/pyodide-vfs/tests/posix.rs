@@ -852,3 +852,65 @@ fn shared_files_are_copied_only_when_written() {
     // The caller's bytes are untouched by the guest's write.
     assert_eq!(&shared[..], b"shared contents");
 }
+
+#[test]
+fn pipes_carry_bytes_between_ends_until_both_close() {
+    let mut v = vfs();
+    let (r, w) = v.pipe(OpenFlags::CLOEXEC).unwrap();
+    assert_eq!((r, w), (Fd(3), Fd(4)), "the two lowest free descriptors");
+    assert!(v.cloexec(r).unwrap() && v.cloexec(w).unwrap());
+    let (rs, ws) = (v.fstat(r).unwrap(), v.fstat(w).unwrap());
+    assert_eq!(rs.kind, FileKind::Fifo);
+    assert_ne!(rs.ino, ws.ino, "each end is its own node, as in Emscripten");
+    let mut buf = [0u8; 16];
+    assert_eq!(
+        v.read(r, &mut buf),
+        Err(Errno::EAGAIN),
+        "empty, writer alive"
+    );
+    assert_eq!(
+        v.read(w, &mut buf),
+        Err(Errno::EBADF),
+        "write end is write-only"
+    );
+    assert_eq!(v.write(r, b"x"), Err(Errno::EBADF), "read end is read-only");
+    assert_eq!(v.write(w, b"hello"), Ok(5));
+    assert_eq!(v.pread(r, &mut buf, 0), Err(Errno::ESPIPE));
+    assert_eq!(v.pwrite(w, b"x", 0), Err(Errno::ESPIPE));
+    assert_eq!(v.seek(w, 0, Whence::Cur), Err(Errno::ESPIPE));
+    assert_eq!(v.ftruncate(w, 0), Err(Errno::EINVAL));
+    // A dup shares the end: closing one copy keeps the writer alive.
+    let w2 = v.dup(w).unwrap();
+    v.close(w).unwrap();
+    assert_eq!(v.read(r, &mut buf[..2]), Ok(2));
+    assert_eq!(v.read(r, &mut buf), Ok(3));
+    assert_eq!(&buf[..3], b"llo");
+    assert_eq!(v.read(r, &mut buf), Err(Errno::EAGAIN));
+    assert!(!v.readiness(r).unwrap().readable);
+    v.close(w2).unwrap();
+    assert_eq!(v.read(r, &mut buf), Ok(0), "no writer left: end of file");
+    assert!(v.readiness(r).unwrap().hangup);
+    v.close(r).unwrap();
+    // Both ends closed: the descriptors and the pipe slot are reused.
+    let (r, w) = v.pipe(OpenFlags::RDONLY).unwrap();
+    assert_eq!((r, w), (Fd(3), Fd(4)));
+    v.close(r).unwrap();
+    assert_eq!(v.write(w, b"x"), Err(Errno::EPIPE), "no reader left");
+    assert!(v.readiness(w).unwrap().error);
+    assert_eq!(v.pipe(OpenFlags::APPEND), Err(Errno::EINVAL));
+}
+
+#[test]
+fn pipes_need_two_free_descriptors() {
+    let mut v = vfs();
+    let mut opened = Vec::new();
+    while let Ok(fd) = v.open(CWD, p("/dev/null"), OpenFlags::RDONLY, 0) {
+        opened.push(fd);
+    }
+    v.close(opened.pop().unwrap()).unwrap();
+    assert_eq!(v.pipe(OpenFlags::RDONLY), Err(Errno::EMFILE));
+    assert!(
+        v.open(CWD, p("/dev/null"), OpenFlags::RDONLY, 0).is_ok(),
+        "nothing leaked"
+    );
+}
