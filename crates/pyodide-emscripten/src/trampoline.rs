@@ -11,9 +11,9 @@
 //! other type makes it report failure (CPython raises `SystemError`), as
 //! Pyodide's own trampoline does.
 
-use wasmtime::{Engine, Instance, Module, Ref, Store, Val};
+use wasmtime::{Instance, Module, Ref, Store, Val};
 
-use crate::{EmscriptenInstance, Error};
+use crate::{EmscriptenInstance, Error, ModuleCache};
 
 const TRAMPOLINE_WAT: &str = r#"
 (module
@@ -50,13 +50,16 @@ pub struct CallTrampoline {
 }
 
 impl CallTrampoline {
-    /// Compiles the trampoline for `engine` (a few milliseconds).
-    pub fn new(engine: &Engine) -> Result<Self, Error> {
-        let module = Module::new(engine, TRAMPOLINE_WAT).map_err(|e| Error::Compile {
+    /// The trampoline for the engine of `cache`, compiled once and then
+    /// loaded from the cache like any module.
+    pub fn new(cache: &ModuleCache) -> Result<Self, Error> {
+        let wasm = wat::parse_str(TRAMPOLINE_WAT).map_err(|e| Error::Compile {
             name: "call trampoline".to_owned(),
-            source: crate::boxed(e),
+            source: Box::new(e),
         })?;
-        Ok(CallTrampoline { module })
+        Ok(CallTrampoline {
+            module: cache.load("call trampoline", &wasm)?.module,
+        })
     }
 
     /// Installs the trampoline into `instance` if its CPython supports one
@@ -119,7 +122,7 @@ impl CallTrampoline {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::{EmscriptenCtx, EngineSettings, add_to_linker, new_engine};
+    use crate::{EmscriptenCtx, EngineSettings, add_to_linker};
     use wasmtime::Linker;
 
     /// A stand-in for CPython: `_PyRuntime` at 1000 with the trampoline
@@ -154,14 +157,16 @@ mod tests {
 
     #[test]
     fn passes_as_many_arguments_as_the_callee_takes_and_refuses_other_types() {
-        let engine = new_engine(&EngineSettings::default()).unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let cache = ModuleCache::new(EngineSettings::default(), dir.path()).unwrap();
+        let engine = cache.engine().clone();
         let module = Module::new(&engine, MAIN).unwrap();
         let mut linker: Linker<EmscriptenCtx> = Linker::new(&engine);
         add_to_linker(&mut linker, |ctx| ctx).unwrap();
         let mut store = Store::new(&engine, EmscriptenCtx::builder().build());
         let instance =
             EmscriptenInstance::instantiate(&mut store, &linker, &module, None, |c| c).unwrap();
-        let trampoline = CallTrampoline::new(&engine).unwrap();
+        let trampoline = CallTrampoline::new(&cache).unwrap();
         assert!(trampoline.install(&mut store, &instance).unwrap());
         let call = instance
             .typed_func::<_, i32, i32>(&mut store, "call")
@@ -174,7 +179,9 @@ mod tests {
 
     #[test]
     fn modules_without_the_field_keep_the_import_path() {
-        let engine = new_engine(&EngineSettings::default()).unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let cache = ModuleCache::new(EngineSettings::default(), dir.path()).unwrap();
+        let engine = cache.engine().clone();
         let plain = r#"(module (memory (export "memory") 1) (table (export "__indirect_function_table") 1 funcref)
             (func (export "malloc") (param i32) (result i32) i32.const 0) (func (export "free") (param i32)))"#;
         let module = Module::new(&engine, plain).unwrap();
@@ -183,7 +190,7 @@ mod tests {
         let instance =
             EmscriptenInstance::instantiate(&mut store, &linker, &module, None, |c| c).unwrap();
         assert!(
-            !CallTrampoline::new(&engine)
+            !CallTrampoline::new(&cache)
                 .unwrap()
                 .install(&mut store, &instance)
                 .unwrap()

@@ -87,12 +87,16 @@ impl Runtime {
             Some(root) => root,
             None => dist::cache_root()?,
         };
-        let distribution = dist::ensure(
-            version,
-            &cache_root,
-            &Source::from_env(),
-            &mut options.progress,
-        )?;
+        // Sizes only on the fast path; a miss verifies (or fetches) fully.
+        let distribution = match dist::find_cached(version, &cache_root) {
+            Some(found) => found,
+            None => dist::ensure(
+                version,
+                &cache_root,
+                &Source::from_env(),
+                &mut options.progress,
+            )?,
+        };
         let cache = ModuleCache::new(options.engine, cache_root.join("modules"))?;
         let loaded = cache.load_file(&distribution.asm_wasm(), known_sha256(&distribution))?;
         let compiled_now = matches!(loaded.outcome, CacheOutcome::Compiled { .. });
@@ -106,7 +110,7 @@ impl Runtime {
         pyodide_emscripten::add_to_linker(&mut linker, ctx_of).map_err(|e| {
             Error::Host(pyodide_emscripten::Error::Engine(e.into_boxed_dyn_error()))
         })?;
-        let trampoline = CallTrampoline::new(cache.engine())?;
+        let trampoline = CallTrampoline::new(&cache)?;
         Ok(Runtime {
             trampoline,
             version,

@@ -225,6 +225,24 @@ pub fn ensure_from_env(version: &KnownVersion) -> Result<Distribution, Error> {
     ensure(version, &cache_root()?, &Source::from_env(), &mut |_| {})
 }
 
+/// The distribution of `version` in the cache below `cache_root`, if one is
+/// installed whose files have the sizes its manifest records; `None`
+/// otherwise (then [`ensure`] repairs or fetches it). Cheap enough for every
+/// start of the runtime: the contents were verified (sha512 of the tarball,
+/// sha256 of every file) when the directory was installed, and [`ensure`]
+/// verifies them again.
+pub fn find_cached(version: &KnownVersion, cache_root: &Path) -> Option<Distribution> {
+    check_version_name(version).ok()?;
+    let dir = cache_root.join(DIST_DIR).join(version.version);
+    let manifest = cache::verify_dir(&dir, version, cache::Check::Sizes).ok()?;
+    Some(Distribution {
+        version: *version,
+        dir,
+        manifest,
+        was_cached: true,
+    })
+}
+
 /// Refuses version names that are not one plain, visible path component:
 /// they name a directory in the cache, next to our hidden work directories.
 fn check_version_name(version: &KnownVersion) -> Result<(), Error> {
@@ -251,7 +269,7 @@ fn use_cached(
     final_dir: &Path,
     progress: &mut dyn FnMut(Event),
 ) -> Result<Option<Distribution>, Error> {
-    match cache::verify_dir(final_dir, version) {
+    match cache::verify_dir(final_dir, version, cache::Check::Contents) {
         Ok(manifest) => Ok(Some(Distribution {
             version: *version,
             dir: final_dir.to_path_buf(),

@@ -946,3 +946,33 @@ fn fetches_the_real_default_release_through_ensure_from_env() {
     // The second time it is found in the cache.
     assert!(ensure_from_env(version).unwrap().was_cached());
 }
+
+#[test]
+fn find_cached_checks_sizes_and_leaves_contents_to_ensure() {
+    let fixture = Fixture::new();
+    let bytes = tarball(&good_entries());
+    let version = version_for(&bytes);
+    assert!(
+        find_cached(&version, &fixture.cache()).is_none(),
+        "nothing installed yet"
+    );
+    let path = fixture.write_tarball(&bytes);
+    ensure(&version, &fixture.cache(), &Source::Path(path), &mut |_| {}).unwrap();
+    let found = find_cached(&version, &fixture.cache()).expect("installed");
+    assert!(found.was_cached());
+    assert!(found.file_sha256(ASM_WASM).is_some());
+
+    // Same size, other bytes: the quick check does not read contents...
+    let wasm = found.asm_wasm();
+    let mut altered = fs::read(&wasm).unwrap();
+    altered[9] ^= 1;
+    fs::write(&wasm, &altered).unwrap();
+    assert!(find_cached(&version, &fixture.cache()).is_some());
+    // ...a different size is noticed.
+    altered.push(0);
+    fs::write(&wasm, &altered).unwrap();
+    assert!(find_cached(&version, &fixture.cache()).is_none());
+    // A missing file too.
+    fs::remove_file(&wasm).unwrap();
+    assert!(find_cached(&version, &fixture.cache()).is_none());
+}
