@@ -66,7 +66,8 @@ errnos! {
     ENOTDIR = 54, "not a directory";
     ENOTEMPTY = 55, "directory not empty";
     ENOTSOCK = 57, "not a socket";
-    ENOTSUP = 58, "not supported";
+    /// Emscripten's number, shared with `EOPNOTSUPP` (WASI's 58 is unknown to its libc).
+    ENOTSUP = 138, "not supported";
     ENOTTY = 59, "inappropriate ioctl for device";
     ENXIO = 60, "no such device or address";
     EOVERFLOW = 61, "value too large";
@@ -173,6 +174,9 @@ mod tests {
         assert_eq!(Errno::EROFS.code(), 69);
         assert_eq!(Errno::EXDEV.code(), 75);
         assert_eq!(Errno::from_code(54), Some(Errno::ENOTDIR));
+        // Emscripten's libc, not WASI: Python's errno.ENOTSUP is 138 under Pyodide.
+        assert_eq!(Errno::ENOTSUP.code(), 138);
+        assert_eq!(Errno::from_code(58), None);
         assert_eq!(Errno::from_code(1000), None);
         assert_eq!(
             Errno::ELOOP.to_string(),
