@@ -34,8 +34,9 @@
 //!   `EINVAL` (as Emscripten, where Linux would create a file); devices,
 //!   FIFOs and sockets are `EPERM`.
 //! * `fchown32` / `fchownat` succeed without changing anything once the file
-//!   exists; `fchmodat2` with `AT_SYMLINK_NOFOLLOW` on a symlink is `ENOTSUP`
-//!   (as Linux), `faccessat` with it checks the link itself.
+//!   exists; `fchmodat2` with `AT_SYMLINK_NOFOLLOW` on a symlink changes the
+//!   link's own bits (as Emscripten; Linux would answer `ENOTSUP`),
+//!   `faccessat` with it checks the link itself.
 //! * `pipe` makes a VFS pipe. Like Emscripten's, an empty one answers
 //!   `EAGAIN` while its write end is open (nothing can block); unlike
 //!   Emscripten's, one whose write end is closed reads as end of file, and
@@ -769,10 +770,11 @@ fn fchmodat2(
     }
     let path = read_path(guest, path)?;
     let dirfd = at(dirfd, path)?;
-    if flags & AT_SYMLINK_NOFOLLOW != 0 && vfs.stat(dirfd, path, false)?.kind == FileKind::Symlink {
-        return Err(Errno::ENOTSUP);
+    if flags & AT_SYMLINK_NOFOLLOW != 0 {
+        vfs.lchmod(dirfd, path, mode as u32 & 0o7777)?;
+    } else {
+        vfs.chmod(dirfd, path, mode as u32 & 0o7777)?;
     }
-    vfs.chmod(dirfd, path, mode as u32 & 0o7777)?;
     Ok(0)
 }
 
@@ -1648,8 +1650,10 @@ mod tests {
         );
         assert_eq!(
             fchmodat2(&mut v, &mut g, -100, p, 0o600, AT_SYMLINK_NOFOLLOW),
-            Err(Errno::ENOTSUP)
+            Ok(0)
         );
+        let link = v.stat(Dirfd::Cwd, "/tmp/n".into(), false).unwrap();
+        assert_eq!((link.kind, link.perm), (FileKind::Symlink, 0o600));
         assert_eq!(fchownat(&v, &mut g, -100, p, AT_SYMLINK_NOFOLLOW), Ok(0));
         assert_eq!(fchownat(&v, &mut g, -100, p, 0), Err(Errno::ENOENT));
     }

@@ -1859,6 +1859,16 @@ impl Vfs {
         self.chmod_loc(&loc, perm)
     }
 
+    /// `fchmodat` with `AT_SYMLINK_NOFOLLOW`: like [`Vfs::chmod`] but a final symlink gets
+    /// the bits itself (as Emscripten does; on a host mount that is `ENOTSUP`, as on Linux).
+    pub fn lchmod(&mut self, dirfd: Dirfd, path: GuestPath<'_>, perm: u32) -> Result<(), Errno> {
+        let (loc, kind) = self.resolve(dirfd, path, false)?;
+        if kind == FileKind::Symlink && matches!(loc, Loc::Host { .. }) {
+            return Err(Errno::ENOTSUP);
+        }
+        self.chmod_loc(&loc, perm)
+    }
+
     /// `fchmod`.
     pub fn fchmod(&mut self, fd: Fd, perm: u32) -> Result<(), Errno> {
         let loc = self.desc_loc(fd)?;
