@@ -148,6 +148,13 @@ impl ModuleCache {
         self.dir.join(format!("{}.cwasm", self.key(input_sha256)))
     }
 
+    /// Whether an entry for this input exists (it may still turn out to be
+    /// damaged when loaded). For telling a user that a compile is coming.
+    pub fn is_cached(&self, input_sha256: &[u8; 32]) -> bool {
+        let artifact = self.artifact_path(input_sha256);
+        artifact.is_file() && artifact.with_extension("sum").is_file()
+    }
+
     fn key(&self, input_sha256: &[u8; 32]) -> String {
         format!(
             "{}-{}",
@@ -423,6 +430,9 @@ mod tests {
         assert!(first.artifact.exists());
         assert!(first.artifact.with_extension("sum").exists());
         assert_hit(&cache, &wasm);
+        let sha256: [u8; 32] = Sha256::digest(&wasm).into();
+        assert!(cache.is_cached(&sha256));
+        assert!(!cache.is_cached(&[0; 32]));
     }
 
     fn damaged(damage: impl FnOnce(&Path)) -> RebuildReason {

@@ -25,7 +25,7 @@ mod runtime;
 pub use interpreter::{Interpreter, InterpreterConfig, Mount, Outcome};
 pub use pyodide_emscripten::EngineSettings;
 pub use pyodide_vfs::{InputSource, OutputSink, SharedBuffer};
-pub use runtime::{Runtime, RuntimeOptions};
+pub use runtime::{Progress, Runtime, RuntimeOptions};
 
 use std::path::PathBuf;
 

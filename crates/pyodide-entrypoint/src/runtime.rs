@@ -23,8 +23,8 @@ pub struct RuntimeOptions {
     pub engine: EngineSettings,
     /// The cache root (default: `PYWORKERD_CACHE`, else the user cache).
     pub cache_root: Option<PathBuf>,
-    /// Progress of a first-use fetch.
-    pub progress: Box<dyn FnMut(Event)>,
+    /// Progress of first-use work (fetching, compiling).
+    pub progress: Box<dyn FnMut(Progress)>,
 }
 
 impl Default for RuntimeOptions {
@@ -46,6 +46,20 @@ impl std::fmt::Debug for RuntimeOptions {
             .field("cache_root", &self.cache_root)
             .finish_non_exhaustive()
     }
+}
+
+/// Long-running first-use work [`Runtime::new`] reports.
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum Progress {
+    /// A step of fetching the distribution.
+    Fetch(Event),
+    /// Compiling the module for this machine has started (once per
+    /// Pyodide release and engine configuration; ~10 s).
+    Compiling {
+        /// The Pyodide version.
+        version: &'static str,
+    },
 }
 
 /// Store data of an interpreter.
@@ -90,15 +104,21 @@ impl Runtime {
         // Sizes only on the fast path; a miss verifies (or fetches) fully.
         let distribution = match dist::find_cached(version, &cache_root) {
             Some(found) => found,
-            None => dist::ensure(
-                version,
-                &cache_root,
-                &Source::from_env(),
-                &mut options.progress,
-            )?,
+            None => {
+                let progress = &mut options.progress;
+                dist::ensure(version, &cache_root, &Source::from_env(), &mut |e| {
+                    progress(Progress::Fetch(e))
+                })?
+            }
         };
         let cache = ModuleCache::new(options.engine, cache_root.join("modules"))?;
-        let loaded = cache.load_file(&distribution.asm_wasm(), known_sha256(&distribution))?;
+        let sha256 = known_sha256(&distribution);
+        if !sha256.is_some_and(|sha256| cache.is_cached(&sha256)) {
+            (options.progress)(Progress::Compiling {
+                version: version.version,
+            });
+        }
+        let loaded = cache.load_file(&distribution.asm_wasm(), sha256)?;
         let compiled_now = matches!(loaded.outcome, CacheOutcome::Compiled { .. });
         let dylink = read_prefix_dylink(&distribution)?;
         let stdlib_path = distribution.stdlib_zip();

@@ -6,7 +6,8 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, Result, bail};
 use clap::Args;
 use pyodide_entrypoint::{
-    InputSource, Interpreter, InterpreterConfig, Mount, OutputSink, Runtime, RuntimeOptions,
+    InputSource, Interpreter, InterpreterConfig, Mount, OutputSink, Progress, Runtime,
+    RuntimeOptions,
 };
 use pyodide_packages::dist::{self, Event, Phase};
 
@@ -121,16 +122,10 @@ pub(crate) fn run(args: RunArgs) -> Result<u8> {
     let terminal = std::io::stderr().is_terminal();
     let runtime = Runtime::new(RuntimeOptions {
         version: args.pyodide_version.clone(),
-        progress: Box::new(move |event| report_fetch(terminal, &event)),
+        progress: Box::new(move |progress| report_progress(terminal, &progress)),
         ..Default::default()
     })
     .with_context(|| format!("cannot prepare Pyodide {}", args.pyodide_version))?;
-    if runtime.compiled_now() && terminal {
-        eprintln!(
-            "pyworkerd: compiled Pyodide {} (cached for later runs)",
-            runtime.version().version
-        );
-    }
 
     let stdin = match target {
         Target::Stdin(_) => InputSource::Empty,
@@ -205,10 +200,20 @@ fn parse_env(spec: &str) -> Result<(String, String)> {
     }
 }
 
-fn report_fetch(terminal: bool, event: &Event) {
+fn report_progress(terminal: bool, progress: &Progress) {
     if !terminal {
         return;
     }
+    let event = match progress {
+        Progress::Compiling { version } => {
+            eprintln!(
+                "pyworkerd: compiling Pyodide {version} for this machine (first use, about 10 s)…"
+            );
+            return;
+        }
+        Progress::Fetch(event) => event,
+        _ => return,
+    };
     match event {
         Event::PhaseStarted(Phase::NpmPack) => {
             eprintln!("pyworkerd: fetching Pyodide (first use) with npm pack…")
