@@ -75,6 +75,7 @@ pub struct EmscriptenCtx {
     pub(crate) umask: u32,
     pub(crate) handles: Option<Handles>,
     pub(crate) trampolines: HashMap<u32, Trampoline>,
+    pub(crate) net: crate::net::NetState,
 }
 
 impl std::fmt::Debug for EmscriptenCtx {
@@ -208,6 +209,7 @@ impl EmscriptenCtxBuilder {
             umask: 0o022,
             handles: None,
             trampolines: HashMap::new(),
+            net: Default::default(),
         }
     }
 }

@@ -44,11 +44,13 @@ errnos! {
     EAGAIN = 6, "resource temporarily unavailable";
     EBADF = 8, "bad file descriptor";
     EBUSY = 10, "device or resource busy";
+    EDESTADDRREQ = 17, "destination address required";
     ECONNREFUSED = 14, "connection refused";
     ECONNRESET = 15, "connection reset";
     EEXIST = 20, "file exists";
     EFAULT = 21, "bad address";
     EFBIG = 22, "file too large";
+    EHOSTUNREACH = 23, "host is unreachable";
     EINPROGRESS = 26, "operation in progress";
     EINTR = 27, "interrupted system call";
     EINVAL = 28, "invalid argument";
@@ -60,6 +62,7 @@ errnos! {
     ENODEV = 43, "no such device";
     ENOENT = 44, "no such file or directory";
     ENOMEM = 48, "out of memory";
+    ENOPROTOOPT = 50, "protocol not available";
     ENOSPC = 51, "no space left on device";
     ENOSYS = 52, "function not implemented";
     ENOTCONN = 53, "not connected";
@@ -73,6 +76,7 @@ errnos! {
     EOVERFLOW = 61, "value too large";
     EPERM = 63, "operation not permitted";
     EPIPE = 64, "broken pipe";
+    EPROTONOSUPPORT = 66, "protocol not supported";
     ERANGE = 68, "result out of range";
     EROFS = 69, "read-only file system";
     ESPIPE = 70, "illegal seek";

@@ -46,6 +46,9 @@
 //!   are anonymous FIFO nodes. Nothing can block in a single-threaded guest, so an empty pipe
 //!   with a live writer and a full pipe answer `EAGAIN`; no writer left reads as end of file and
 //!   no reader left is `EPIPE`. [`Vfs::readiness`] is what `poll` reports.
+//! * **Sockets** ([`Vfs::socket`]) are descriptors on anonymous socket nodes holding a
+//!   [`Socket`] record the embedder interprets ([`Vfs::socket_mut`]); the VFS itself only
+//!   answers `ENOTCONN` to reads and writes of them.
 //! * **Directory listings** include `.` and `..`; a listing is taken when a reader is at
 //!   position 0 and positions ([`DirEntry::next`]) are indexes into it, so a reader can resume
 //!   with `seek` even if the directory changes meanwhile.
@@ -66,6 +69,7 @@ mod host;
 mod memfs;
 mod path;
 mod pipe;
+mod socket;
 mod stat;
 mod stdio;
 mod tar_mount;
@@ -78,8 +82,9 @@ pub use flags::{AccessCheck, AccessMode, OpenFlags, Whence};
 pub use host::open_host_dir;
 pub use path::{GuestPath, NAME_MAX, PATH_MAX};
 pub use pipe::{PIPE_CAPACITY, Readiness};
+pub use socket::Socket;
 pub use stat::{
-    DirEntry, FileKind, S_IFCHR, S_IFDIR, S_IFIFO, S_IFLNK, S_IFMT, S_IFREG, Stat, StatFs,
+    DirEntry, FileKind, S_IFCHR, S_IFDIR, S_IFIFO, S_IFLNK, S_IFMT, S_IFREG, S_IFSOCK, Stat, StatFs,
 };
 pub use stdio::{InputCallback, InputSource, OutputCallback, OutputSink, SharedBuffer};
 pub use time::{Clock, ManualClock, SetTime, SystemClock, Timespec};

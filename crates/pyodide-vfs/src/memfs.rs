@@ -86,6 +86,8 @@ pub(crate) enum NodeKind {
     Device(Device),
     /// One end of an anonymous pipe (its bytes live in the VFS's pipe table).
     Fifo,
+    /// A socket (its record lives in the descriptor's open file description).
+    Socket,
 }
 
 #[derive(Debug, Clone)]
@@ -207,7 +209,7 @@ impl NodeTable {
         ino
     }
 
-    /// Create a node with no directory entry (an end of a pipe), held open once by the
+    /// Create a node with no directory entry (a pipe end, a socket), held open once by the
     /// caller; it is freed when that reference is closed.
     pub(crate) fn create_anonymous(&mut self, kind: NodeKind, perm: u32, now: Timespec) -> Ino {
         let ino = self.next_ino;

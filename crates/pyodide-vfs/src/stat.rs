@@ -14,6 +14,8 @@ pub const S_IFLNK: u32 = 0o120000;
 pub const S_IFCHR: u32 = 0o020000;
 /// FIFO (pipe).
 pub const S_IFIFO: u32 = 0o010000;
+/// Socket.
+pub const S_IFSOCK: u32 = 0o140000;
 
 /// The kind of a node.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -28,6 +30,8 @@ pub enum FileKind {
     CharDevice,
     /// A FIFO: an end of an anonymous pipe.
     Fifo,
+    /// A socket.
+    Socket,
 }
 
 impl FileKind {
@@ -39,10 +43,11 @@ impl FileKind {
             FileKind::Symlink => S_IFLNK,
             FileKind::CharDevice => S_IFCHR,
             FileKind::Fifo => S_IFIFO,
+            FileKind::Socket => S_IFSOCK,
         }
     }
 
-    /// The `d_type` value `getdents64` writes (FIFO 1, CHR 2, DIR 4, REG 8, LNK 10).
+    /// The `d_type` value `getdents64` writes (FIFO 1, CHR 2, DIR 4, REG 8, LNK 10, SOCK 12).
     pub const fn dirent_type(self) -> u8 {
         match self {
             FileKind::Fifo => 1,
@@ -50,6 +55,7 @@ impl FileKind {
             FileKind::Directory => 4,
             FileKind::Regular => 8,
             FileKind::Symlink => 10,
+            FileKind::Socket => 12,
         }
     }
 }

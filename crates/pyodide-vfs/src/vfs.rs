@@ -15,6 +15,7 @@ use crate::host;
 use crate::memfs::{Device, FileData, Ino, MountId, Node, NodeKind, NodeTable, ROOT_INO};
 use crate::path::{GuestPath, NAME_MAX, PATH_MAX};
 use crate::pipe::{Pipe, PipeEnd, Readiness};
+use crate::socket::Socket;
 use crate::stat::{DirEntry, FileKind, Stat, StatFs};
 use crate::stdio::{InputSource, OutputSink};
 use crate::tar_mount::{self, TarKind};
@@ -119,17 +120,26 @@ enum Target {
         pipe: usize,
         end: PipeEnd,
     },
+    /// A socket on its node `ino`.
+    Socket {
+        ino: Ino,
+        state: Socket,
+    },
 }
 
 impl Target {
-    /// Reads and writes do not move an offset (devices and pipes).
+    /// Reads and writes do not move an offset (devices, pipes and sockets).
     fn is_stream(&self) -> bool {
-        matches!(self, Target::Device(..) | Target::Pipe { .. })
+        matches!(
+            self,
+            Target::Device(..) | Target::Pipe { .. } | Target::Socket { .. }
+        )
     }
 
-    /// `pread`, `pwrite` and `lseek` answer `ESPIPE` (terminals and pipes).
+    /// `pread`, `pwrite` and `lseek` answer `ESPIPE` (terminals, pipes and sockets).
     fn is_unseekable(&self) -> bool {
-        matches!(self, Target::Device(_, d) if d.is_tty()) || matches!(self, Target::Pipe { .. })
+        matches!(self, Target::Device(_, d) if d.is_tty())
+            || matches!(self, Target::Pipe { .. } | Target::Socket { .. })
     }
 }
 
@@ -388,6 +398,7 @@ impl Vfs {
             NodeKind::Symlink(_) => FileKind::Symlink,
             NodeKind::Device(_) => FileKind::CharDevice,
             NodeKind::Fifo => FileKind::Fifo,
+            NodeKind::Socket => FileKind::Socket,
         }
     }
 
@@ -398,15 +409,15 @@ impl Vfs {
             NodeKind::Dir(_) => (4096, 0),
             NodeKind::Symlink(target) => (target.len() as u64, 0),
             NodeKind::Device(d) => (0, d.rdev()),
-            NodeKind::Fifo => (0, 0),
+            NodeKind::Fifo | NodeKind::Socket => (0, 0),
         };
         Stat {
             dev: Self::dev_of(node.mount),
             ino,
             kind: Self::mem_kind(node),
             perm: node.perm,
-            // A pipe end has no directory entry but reports one link, as on Linux.
-            nlink: if matches!(node.kind, NodeKind::Fifo) {
+            // Pipe ends and sockets have no directory entry but report one link, as on Linux.
+            nlink: if matches!(node.kind, NodeKind::Fifo | NodeKind::Socket) {
                 1
             } else {
                 node.nlink
@@ -752,6 +763,7 @@ impl Vfs {
                 }
                 self.nodes.close_ref(*ino);
             }
+            Target::Socket { ino, .. } => self.nodes.close_ref(*ino),
         }
     }
 
@@ -931,6 +943,31 @@ impl Vfs {
         Ok((ends[0], ends[1]))
     }
 
+    /// A socket descriptor (the lowest free one) holding `state`. Of `flags`, only
+    /// `O_NONBLOCK` and `O_CLOEXEC` are accepted (`EINVAL` otherwise).
+    pub fn socket(&mut self, state: Socket, flags: OpenFlags) -> Result<Fd, Errno> {
+        if flags
+            .without(OpenFlags::NONBLOCK | OpenFlags::CLOEXEC)
+            .bits()
+            != 0
+        {
+            return Err(Errno::EINVAL);
+        }
+        self.lowest_free_fd(0)?;
+        let now = self.now();
+        let ino = self.nodes.create_anonymous(NodeKind::Socket, 0o777, now);
+        self.install(Target::Socket { ino, state }, OpenFlags::RDWR | flags)
+    }
+
+    /// The record of the socket `fd` (shared by its `dup`s): `EBADF` if `fd` is not open,
+    /// `ENOTSOCK` if it is not a socket.
+    pub fn socket_mut(&mut self, fd: Fd) -> Result<&mut Socket, Errno> {
+        match &mut self.desc_mut(fd)?.target {
+            Target::Socket { state, .. } => Ok(state),
+            _ => Err(Errno::ENOTSOCK),
+        }
+    }
+
     /// What `poll` reports for `fd`: pipe ends by their contents and other end; everything
     /// else is always ready.
     pub fn readiness(&self, fd: Fd) -> Result<Readiness, Errno> {
@@ -1090,7 +1127,7 @@ impl Vfs {
                     NodeKind::Dir(_) => Target::MemDir(ino),
                     NodeKind::Device(d) => Target::Device(ino, *d),
                     NodeKind::Symlink(_) => return Err(Errno::ELOOP),
-                    NodeKind::Fifo => return Err(Errno::ENXIO),
+                    NodeKind::Fifo | NodeKind::Socket => return Err(Errno::ENXIO),
                 };
                 if truncate && matches!(target, Target::MemFile(_)) {
                     self.truncate_mem(ino, 0);
@@ -1204,6 +1241,7 @@ impl Vfs {
                 Device::Tty | Device::Tty1 => Ok(self.stdin.read(buf)),
             },
             Target::Pipe { .. } => unreachable!("pipes are read above"),
+            Target::Socket { .. } => Err(Errno::ENOTCONN),
         }
     }
 
@@ -1289,6 +1327,7 @@ impl Vfs {
             }
             // `write` takes pipes before this, and `pwrite` refuses them.
             Target::Pipe { .. } => Err(Errno::ESPIPE),
+            Target::Socket { .. } => Err(Errno::ENOTCONN),
         }
     }
 
@@ -1303,7 +1342,7 @@ impl Vfs {
             Target::HostFile { file, .. } => file.metadata().map_err(host::io)?.len(),
             Target::Device(_, d) if d.is_tty() => return Err(Errno::ESPIPE),
             Target::Device(..) => return Ok(0),
-            Target::Pipe { .. } => return Err(Errno::ESPIPE),
+            Target::Pipe { .. } | Target::Socket { .. } => return Err(Errno::ESPIPE),
             Target::MemDir(_) | Target::HostDir { .. } => {
                 let desc = self.desc_mut(fd)?;
                 return match (whence, offset) {
@@ -1410,7 +1449,8 @@ impl Vfs {
             Target::MemFile(ino)
             | Target::MemDir(ino)
             | Target::Device(ino, _)
-            | Target::Pipe { ino, .. } => Ok(self.mem_stat(*ino)),
+            | Target::Pipe { ino, .. }
+            | Target::Socket { ino, .. } => Ok(self.mem_stat(*ino)),
             Target::HostFile { mount, file, .. } => {
                 let meta = cap_std::fs::Metadata::from_file(file).map_err(host::io)?;
                 Ok(host::stat_from(&meta, Self::dev_of(*mount)))
@@ -1457,7 +1497,8 @@ impl Vfs {
             Target::MemFile(ino)
             | Target::MemDir(ino)
             | Target::Device(ino, _)
-            | Target::Pipe { ino, .. } => Loc::Mem(*ino),
+            | Target::Pipe { ino, .. }
+            | Target::Socket { ino, .. } => Loc::Mem(*ino),
             Target::HostFile { mount, rel, .. } | Target::HostDir { mount, rel } => Loc::Host {
                 mount: *mount,
                 rel: rel.clone(),

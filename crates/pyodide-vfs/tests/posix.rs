@@ -914,3 +914,29 @@ fn pipes_need_two_free_descriptors() {
         "nothing leaked"
     );
 }
+
+#[test]
+fn sockets_are_descriptors_holding_the_embedders_record() {
+    use pyodide_vfs::Socket;
+    let mut v = vfs();
+    let fd = v.socket(Socket::new(2, 1, 0), OpenFlags::NONBLOCK).unwrap();
+    assert_eq!(fd, Fd(3));
+    assert_eq!(v.fstat(fd).unwrap().kind, FileKind::Socket);
+    assert!(v.status_flags(fd).unwrap().contains(OpenFlags::NONBLOCK));
+    v.socket_mut(fd).unwrap().local = Some(vec![2, 0]);
+    let copy = v.dup(fd).unwrap();
+    assert_eq!(
+        v.socket_mut(copy).unwrap().local,
+        Some(vec![2, 0]),
+        "dups share it"
+    );
+    let mut buf = [0u8; 4];
+    assert_eq!(v.read(fd, &mut buf), Err(Errno::ENOTCONN));
+    assert_eq!(v.write(fd, b"x"), Err(Errno::ENOTCONN));
+    assert_eq!(v.seek(fd, 0, Whence::Set), Err(Errno::ESPIPE));
+    assert_eq!(v.socket_mut(Fd(1)), Err(Errno::ENOTSOCK));
+    assert_eq!(v.socket_mut(Fd(40)), Err(Errno::EBADF));
+    v.close(fd).unwrap();
+    v.close(copy).unwrap();
+    assert_eq!(v.socket_mut(fd), Err(Errno::EBADF));
+}
