@@ -1762,7 +1762,7 @@ mod tests {
         clock.set(Timespec::new(200, 7));
         let mut g = Guest::new(&mut mem);
         g.write_i64(BUF, 5).unwrap();
-        g.write_u32(BUF + 8, 6).unwrap();
+        g.write_u32(BUF + 8, 6_000_123).unwrap();
         g.write_i64(BUF + 16, 0).unwrap();
         g.write_u32(BUF + 24, SetTime::UTIME_OMIT).unwrap();
         assert_eq!(utimensat(&mut v, &mut g, -100, p, BUF as i32, 0), Ok(0));
@@ -1770,7 +1770,7 @@ mod tests {
         assert_eq!(
             (st.atime, st.mtime, st.ctime),
             (
-                Timespec::new(5, 6),
+                Timespec::new(5, 6_000_000),
                 Timespec::new(100, 0),
                 Timespec::new(200, 7)
             )
@@ -1786,7 +1786,7 @@ mod tests {
         let st = v.fstat(Fd(fd as u32)).unwrap();
         assert_eq!(
             (st.atime, st.mtime),
-            (Timespec::new(5, 6), Timespec::new(300, 0))
+            (Timespec::new(5, 6_000_000), Timespec::new(300, 0))
         );
         clock.set(Timespec::new(400, 0));
         assert_eq!(

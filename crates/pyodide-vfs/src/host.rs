@@ -72,9 +72,10 @@ pub(crate) fn stat_from(meta: &cap_std::fs::Metadata, dev: u64) -> Stat {
         size: meta.size(),
         blksize: 4096,
         blocks: meta.blocks(),
-        atime: Timespec::new(meta.atime(), meta.atime_nsec() as u32),
-        mtime: Timespec::new(meta.mtime(), meta.mtime_nsec() as u32),
-        ctime: Timespec::new(meta.ctime(), meta.ctime_nsec() as u32),
+        // Millisecond precision, as Emscripten's NODEFS reports host times.
+        atime: Timespec::new(meta.atime(), meta.atime_nsec() as u32).to_millis(),
+        mtime: Timespec::new(meta.mtime(), meta.mtime_nsec() as u32).to_millis(),
+        ctime: Timespec::new(meta.ctime(), meta.ctime_nsec() as u32).to_millis(),
     }
 }
 

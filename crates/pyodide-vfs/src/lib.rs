@@ -2,7 +2,8 @@
 //! `cap-std` host-directory mounts, devices, stdio, and the one descriptor table.
 //!
 //! **Owns:** nodes (directories, regular files, symlinks, character devices) with inode
-//! numbers, permission bits, link counts and nanosecond timestamps from an injected [`Clock`];
+//! numbers, permission bits, link counts and timestamps from an injected [`Clock`] (stored
+//! to the millisecond, as Emscripten's file systems store them);
 //! path resolution; mounts; the fd table and open file descriptions; the [`Errno`] numbering
 //! the guest sees.
 //!

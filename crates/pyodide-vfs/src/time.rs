@@ -16,6 +16,15 @@ impl Timespec {
     pub const fn new(sec: i64, nsec: u32) -> Timespec {
         Timespec { sec, nsec }
     }
+
+    /// This time cut to the millisecond: the precision of file times under Emscripten, whose
+    /// file systems take them from JavaScript `Date`s.
+    pub const fn to_millis(self) -> Timespec {
+        Timespec {
+            sec: self.sec,
+            nsec: self.nsec / 1_000_000 * 1_000_000,
+        }
+    }
 }
 
 /// A new timestamp for `utimensat`: a value, "now" (`UTIME_NOW`) or "leave it" (`UTIME_OMIT`).
@@ -51,12 +60,19 @@ pub trait Clock: Send {
     fn now(&self) -> Timespec;
 }
 
-/// The host's real-time clock.
+/// The host's real-time clock, to the millisecond as Emscripten's `Date.now()` stamps files
+/// (so a time copied with `os.utime`'s microseconds compares equal to the original).
 #[derive(Debug, Clone, Copy, Default)]
 pub struct SystemClock;
 
 impl Clock for SystemClock {
     fn now(&self) -> Timespec {
+        Self::precise().to_millis()
+    }
+}
+
+impl SystemClock {
+    fn precise() -> Timespec {
         match std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH) {
             Ok(d) => Timespec::new(d.as_secs() as i64, d.subsec_nanos()),
             Err(e) => {
@@ -111,5 +127,14 @@ mod tests {
         c.set(Timespec::new(3, 4));
         assert_eq!(d.now(), Timespec::new(3, 4));
         assert!(SystemClock.now().sec > 1_600_000_000);
+    }
+
+    #[test]
+    fn file_times_have_millisecond_precision() {
+        assert_eq!(
+            Timespec::new(7, 123_456_789).to_millis(),
+            Timespec::new(7, 123_000_000)
+        );
+        assert_eq!(SystemClock.now().nsec % 1_000_000, 0);
     }
 }

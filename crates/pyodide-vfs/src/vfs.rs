@@ -1871,10 +1871,11 @@ impl Vfs {
             return Err(Errno::EROFS);
         }
         let now = self.now();
+        // Stored to the millisecond, as Emscripten stores file times.
         let pick = |t: SetTime| match t {
             SetTime::Now => Some(now),
             SetTime::Omit => None,
-            SetTime::To(t) => Some(t),
+            SetTime::To(t) => Some(t.to_millis()),
         };
         match loc {
             Loc::Mem(ino) => {

@@ -342,7 +342,7 @@ fn host_mount_read_write() {
         v.stat(CWD, p("/mnt/sub/file.txt"), true).unwrap().perm,
         0o600
     );
-    let t = pyodide_vfs::Timespec::new(1_000_000, 500);
+    let t = pyodide_vfs::Timespec::new(1_000_000, 7_000_000);
     v.utimens(
         CWD,
         p("/mnt/sub/file.txt"),

@@ -659,7 +659,7 @@ fn utimens_now_omit_and_values() {
         CWD,
         p("/tmp/f"),
         true,
-        SetTime::To(Timespec::new(1, 2)),
+        SetTime::To(Timespec::new(1, 2_000_345)),
         SetTime::Omit,
     )
     .unwrap();
@@ -667,7 +667,8 @@ fn utimens_now_omit_and_values() {
     assert_eq!(
         (st.atime, st.mtime, st.ctime),
         (
-            Timespec::new(1, 2),
+            // Stored to the millisecond, as Emscripten does.
+            Timespec::new(1, 2_000_000),
             Timespec::new(10, 0),
             Timespec::new(50, 7)
         )
@@ -677,7 +678,7 @@ fn utimens_now_omit_and_values() {
     let st = v.stat(CWD, p("/tmp/f"), true).unwrap();
     assert_eq!(
         (st.atime, st.mtime),
-        (Timespec::new(1, 2), Timespec::new(50, 7))
+        (Timespec::new(1, 2_000_000), Timespec::new(50, 7))
     );
     clock.set(Timespec::new(60, 0));
     v.utimens(CWD, p("/tmp/f"), true, SetTime::Omit, SetTime::Omit)
@@ -693,13 +694,13 @@ fn utimens_now_omit_and_values() {
         CWD,
         p("/tmp/l"),
         false,
-        SetTime::To(Timespec::new(5, 5)),
-        SetTime::To(Timespec::new(6, 6)),
+        SetTime::To(Timespec::new(5, 5_000_000)),
+        SetTime::To(Timespec::new(6, 6_000_000)),
     )
     .unwrap();
     assert_eq!(
         v.stat(CWD, p("/tmp/l"), false).unwrap().mtime,
-        Timespec::new(6, 6)
+        Timespec::new(6, 6_000_000)
     );
     assert_eq!(
         v.stat(CWD, p("/tmp/f"), true).unwrap().mtime,
@@ -708,11 +709,11 @@ fn utimens_now_omit_and_values() {
     let fd = v.open(CWD, p("/tmp/f"), OpenFlags::RDONLY, 0).unwrap();
     v.futimens(
         fd,
-        SetTime::To(Timespec::new(9, 9)),
-        SetTime::To(Timespec::new(8, 8)),
+        SetTime::To(Timespec::new(9, 9_000_000)),
+        SetTime::To(Timespec::new(8, 8_000_000)),
     )
     .unwrap();
-    assert_eq!(v.fstat(fd).unwrap().mtime, Timespec::new(8, 8));
+    assert_eq!(v.fstat(fd).unwrap().mtime, Timespec::new(8, 8_000_000));
     assert_eq!(
         v.utimens(CWD, p("/tmp/none"), true, SetTime::Now, SetTime::Now),
         Err(Errno::ENOENT)
