@@ -53,7 +53,8 @@ fn help() -> String {
          \x20 --jobs N           programs run at once (default: available cores)\n\
          \x20 -h, --help         show this help\n\
          \n\
-         Needs `node` on PATH; the release is fetched into the cache if absent.\n",
+         Node runs with TZ=UTC (pyworkerd's local time). Needs `node` on PATH;\n\
+         the release is fetched into the cache if absent.\n",
         default = dist::default_version().version,
     )
 }
@@ -253,6 +254,9 @@ fn workspace_root() -> PathBuf {
 fn run_reference(runner: &Path, dist: &Path, corpus: &Corpus, name: &str) -> Result<Golden> {
     let mount = format!("{}:{GUEST_CORPUS}", corpus.programs_dir().display());
     let mut child = Command::new("node")
+        // Pyodide takes local time from the JavaScript host's zone; pyworkerd's
+        // is UTC. Golden files must not depend on this machine's zone.
+        .env("TZ", "UTC")
         .arg(runner)
         .arg("--dist")
         .arg(dist)
