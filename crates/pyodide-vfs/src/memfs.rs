@@ -138,7 +138,7 @@ impl NodeTable {
             ROOT_INO,
             Node {
                 kind: NodeKind::Dir(BTreeMap::new()),
-                perm: 0o755,
+                perm: 0o777,
                 nlink: 2,
                 atime: now,
                 mtime: now,

@@ -52,12 +52,10 @@ fn read_all(v: &mut Vfs, path: &str) -> Vec<u8> {
 #[test]
 fn default_layout_matches_emscripten() {
     let v = vfs();
-    for dir in ["/tmp", "/home/web_user", "/dev", "/dev/shm/tmp"] {
-        assert_eq!(
-            v.stat(CWD, p(dir), true).unwrap().kind,
-            FileKind::Directory,
-            "{dir}"
-        );
+    for dir in ["/", "/tmp", "/home/web_user", "/dev", "/dev/shm/tmp"] {
+        let st = v.stat(CWD, p(dir), true).unwrap();
+        // MEMFS makes every directory, the root included, with mode 0o777.
+        assert_eq!((st.kind, st.perm), (FileKind::Directory, 0o777), "{dir}");
     }
     let null = v.stat(CWD, p("/dev/null"), true).unwrap();
     assert_eq!(null.kind, FileKind::CharDevice);
