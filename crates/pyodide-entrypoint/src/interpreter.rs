@@ -114,14 +114,15 @@ impl Interpreter {
             format!("{lib}/lib-dynload"),
             HOME.to_owned(),
         ] {
-            vfs.create_dir_all(GuestPath::from(dir.as_str()), 0o755)
+            // 0o777 and 0o666 below: the modes Pyodide's files get on Node.
+            vfs.create_dir_all(GuestPath::from(dir.as_str()), 0o777)
                 .map_err(|errno| Error::Layout {
                     path: dir.clone(),
                     errno,
                 })?;
         }
         let zip = format!("/lib/python{}{}.zip", python.major, python.minor);
-        vfs.create_shared_file(GuestPath::from(zip.as_str()), runtime.stdlib.clone(), 0o444)
+        vfs.create_shared_file(GuestPath::from(zip.as_str()), runtime.stdlib.clone(), 0o666)
             .map_err(|errno| Error::Layout {
                 path: zip.clone(),
                 errno,
