@@ -1,0 +1,22 @@
+import random
+
+random.seed(12345)
+print(random.random(), random.randint(1, 100), random.randrange(0, 1000, 7))
+print(random.choice("abcdefg"), random.choices(range(10), k=5), random.sample(range(100), 5))
+items = list(range(10))
+random.shuffle(items)
+print(items)
+print(random.uniform(1, 2), random.gauss(0, 1), random.getrandbits(64))
+print(random.randbytes(8).hex())
+r = random.Random("a string seed")
+print(r.random(), r.triangular(0, 10, 3), r.expovariate(2), r.betavariate(2, 3))
+state = r.getstate()
+first = [r.random() for _ in range(3)]
+r.setstate(state)
+print(first == [r.random() for _ in range(3)])
+random.seed(0)
+print([random.randint(0, 9) for _ in range(20)])
+print(random.choices("xyz", weights=[1, 5, 10], k=10))
+print(random.Random(42).binomialvariate(20, 0.5) if hasattr(random.Random, "binomialvariate") else 9)
+sr = random.SystemRandom()
+print(0 <= sr.random() < 1)
