@@ -6,7 +6,7 @@
 //! data segments replaced by the captured linear memory, its memory's
 //! minimum set to the captured size and its mutable globals initialised to
 //! the captured values — which, compiled and serialized by wasmtime, is
-//! mapped copy-on-write at instantiation (see [`bake`] for the conditions
+//! mapped copy-on-write at instantiation (see [`mod@bake`] for the conditions
 //! wasmtime needs and how bake meets them); and a *sidecar*
 //! ([`sidecar::Sidecar`]) with the host state and the identity the
 //! snapshot needs to be valid.
