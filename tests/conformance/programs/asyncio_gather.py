@@ -66,7 +66,7 @@ async def main():
     t = asyncio.create_task(worker("f", 0.01, 6), name="task-f")
     print(t.get_name(), t.done())
     print(await t, t.done(), t.result())
-    done, pending = await asyncio.wait([asyncio.create_task(asyncio.sleep(d, d)) for d in (0.01, 0.2)], return_when=asyncio.FIRST_COMPLETED)
+    done, pending = await asyncio.wait([asyncio.create_task(asyncio.sleep(d, d)) for d in (0.01, 30)], return_when=asyncio.FIRST_COMPLETED)
     print(sorted(x.result() for x in done), len(pending))
     for p in pending:
         p.cancel()

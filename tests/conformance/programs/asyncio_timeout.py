@@ -58,7 +58,7 @@ async def main():
             await asyncio.sleep(5)
     except TimeoutError:
         print("timeout context expired")
-    async with asyncio.timeout(1) as cm:
+    async with asyncio.timeout(30) as cm:
         await asyncio.sleep(0.01)
     print("finished in time", cm.expired())
     task = asyncio.create_task(slow())
@@ -68,7 +68,7 @@ async def main():
         await task
     except asyncio.CancelledError as e:
         print("CancelledError", e.args, task.cancelled())
-    shielded = asyncio.ensure_future(asyncio.sleep(0.02, "shield result"))
+    shielded = asyncio.ensure_future(asyncio.sleep(0.2, "shield result"))
     try:
         await asyncio.wait_for(asyncio.shield(shielded), 0.001)
     except TimeoutError:
@@ -78,7 +78,7 @@ async def main():
     t0 = loop.time()
     await asyncio.sleep(0.05)
     print("loop time advanced", loop.time() - t0 >= 0.04)
-    r = await asyncio.wait_for(asyncio.sleep(0, "fast"), timeout=1)
+    r = await asyncio.wait_for(asyncio.sleep(0, "fast"), timeout=30)
     print(r)
 
 run(main())
