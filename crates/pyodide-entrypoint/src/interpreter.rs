@@ -11,6 +11,9 @@ use crate::Error;
 use crate::runtime::{HostState, Runtime, ctx_of};
 
 const DRIVER: &str = include_str!("driver.py");
+/// The file name of the driver's code: `<exec>`, as Pyodide's `runPython`
+/// (which the reference runner uses) names it.
+const DRIVER_FILENAME: &str = "<exec>";
 const PY_FILE_INPUT: i32 = 257;
 const HOME: &str = "/home/pyodide";
 
@@ -245,21 +248,37 @@ impl Interpreter {
     fn install_driver(&mut self) -> Result<i32, Error> {
         let store = &mut self.store;
         let dict_new: TypedFunc<(), i32> = self.instance.typed_func(store, "PyDict_New")?;
-        let run_string: TypedFunc<(i32, i32, i32, i32, i32), i32> =
-            self.instance.typed_func(store, "PyRun_StringFlags")?;
+        let compile: TypedFunc<(i32, i32, i32), i32> =
+            self.instance.typed_func(store, "Py_CompileString")?;
+        let eval_code: TypedFunc<(i32, i32, i32), i32> =
+            self.instance.typed_func(store, "PyEval_EvalCode")?;
         let get_item: TypedFunc<(i32, i32), i32> =
             self.instance.typed_func(store, "PyDict_GetItemString")?;
         let namespace = dict_new
             .call(&mut *store, ())
             .map_err(|e| driver_error("PyDict_New", e))?;
         let source = self.instance.malloc_c_string(store, DRIVER.as_bytes())?;
-        let result = run_string
-            .call(
-                &mut *store,
-                (source as i32, PY_FILE_INPUT, namespace, namespace, 0),
-            )
-            .map_err(|e| driver_error("PyRun_StringFlags", e))?;
+        // Named as Pyodide's runPython names code, so the driver's frame
+        // (visible to traceback.print_stack and faulthandler) reads the same.
+        let filename = self
+            .instance
+            .malloc_c_string(store, DRIVER_FILENAME.as_bytes())?;
+        let code = compile
+            .call(&mut *store, (source as i32, filename as i32, PY_FILE_INPUT))
+            .map_err(|e| driver_error("Py_CompileString", e))?;
         self.instance.free(store, source)?;
+        self.instance.free(store, filename)?;
+        if code == 0 {
+            return Err(Error::Driver(
+                "the driver source does not compile".to_owned(),
+            ));
+        }
+        let result = eval_code
+            .call(&mut *store, (code, namespace, namespace))
+            .map_err(|e| driver_error("PyEval_EvalCode", e))?;
+        self.decref
+            .call(&mut *store, code)
+            .map_err(|e| driver_error("Py_DecRef", e))?;
         if result == 0 {
             return Err(Error::Driver(
                 "the driver source raised an exception".to_owned(),
