@@ -257,6 +257,25 @@ impl Interpreter {
         let namespace = dict_new
             .call(&mut *store, ())
             .map_err(|e| driver_error("PyDict_New", e))?;
+        // As PyRun_String would: imports made from C while the driver's frame
+        // runs (compile's \N{...}, the traceback printer) look them up here.
+        let get_builtins: TypedFunc<(), i32> =
+            self.instance.typed_func(store, "PyEval_GetBuiltins")?;
+        let set_item: TypedFunc<(i32, i32, i32), i32> =
+            self.instance.typed_func(store, "PyDict_SetItemString")?;
+        let builtins = get_builtins
+            .call(&mut *store, ())
+            .map_err(|e| driver_error("PyEval_GetBuiltins", e))?;
+        let key = self.instance.malloc_c_string(store, b"__builtins__")?;
+        let set = set_item
+            .call(&mut *store, (namespace, key as i32, builtins))
+            .map_err(|e| driver_error("PyDict_SetItemString", e))?;
+        self.instance.free(store, key)?;
+        if set != 0 || builtins == 0 {
+            return Err(Error::Driver(
+                "cannot give the driver its builtins".to_owned(),
+            ));
+        }
         let source = self.instance.malloc_c_string(store, DRIVER.as_bytes())?;
         // Named as Pyodide's runPython names code, so the driver's frame
         // (visible to traceback.print_stack and faulthandler) reads the same.
