@@ -76,6 +76,7 @@ pub struct EmscriptenCtx {
     pub(crate) handles: Option<Handles>,
     pub(crate) trampolines: HashMap<u32, Trampoline>,
     pub(crate) net: crate::net::NetState,
+    pub(crate) libffi: crate::libffi::LibffiState,
 }
 
 impl std::fmt::Debug for EmscriptenCtx {
@@ -210,6 +211,7 @@ impl EmscriptenCtxBuilder {
             handles: None,
             trampolines: HashMap::new(),
             net: Default::default(),
+            libffi: Default::default(),
         }
     }
 }

@@ -34,6 +34,7 @@ mod ffi;
 mod fs;
 mod guest;
 mod heap;
+mod libffi;
 mod linker;
 pub mod module_cache;
 mod net;

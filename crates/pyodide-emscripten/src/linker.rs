@@ -24,6 +24,7 @@ pub fn add_to_linker<T: 'static>(
     crate::process::add(linker, get)?;
     crate::ffi::add(linker, get)?;
     crate::net::add(linker, get)?;
+    crate::libffi::add(linker, get)?;
     Ok(())
 }
 
