@@ -7,7 +7,7 @@
 //! Emscripten imports themselves, in the style of wasmtime-wasi: the host
 //! state is an [`EmscriptenCtx`] built by [`EmscriptenCtxBuilder`], and
 //! [`add_to_linker`] defines the imports, one module per interface (`wasi`,
-//! `fs`, `time`, `heap`, `process`, `ffi`, `net`). [`EmscriptenInstance`]
+//! `fs`, `time`, `heap`, `process`, `ffi`, `libffi`, `net`). [`EmscriptenInstance`]
 //! instantiates a main module and runs it up to `main`.
 //!
 //! Guest errors and traps are different things: an errno goes back to the
