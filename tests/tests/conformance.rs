@@ -84,13 +84,14 @@ fn run_program(runtime: &Runtime, name: &str) -> Result<Observed> {
         ..Default::default()
     };
     let mut interpreter = Interpreter::boot(runtime, config).context("boot")?;
-    let outcome = interpreter
-        .run_file(&format!("{GUEST_CORPUS}/{name}.py"), &[])
-        .context("run")?;
+    let status = match interpreter.run_file(&format!("{GUEST_CORPUS}/{name}.py"), &[]) {
+        Ok(()) => 0,
+        Err(error) => error.exit_status().ok_or(error).context("run")?,
+    };
     Ok(Observed {
         stdout: stdout.take(),
         stderr: stderr.take(),
-        status: outcome.status,
+        status,
     })
 }
 

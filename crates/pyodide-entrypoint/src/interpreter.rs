@@ -69,15 +69,37 @@ impl Default for InterpreterConfig {
     }
 }
 
-/// How a run ended without a host error.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Outcome {
-    /// What `python` would exit with: 0, the `SystemExit` code, or 1 after
-    /// an uncaught exception.
-    pub status: i32,
-    /// The traceback text of an uncaught exception (already printed to the
-    /// guest's stderr, as Python does).
-    pub traceback: Option<String>,
+/// Why a run did not end normally.
+#[derive(Debug, thiserror::Error)]
+pub enum RunError {
+    /// An uncaught exception; its traceback was also printed to the guest's
+    /// stderr, as Python does.
+    #[error("uncaught Python exception\n{traceback}")]
+    Exception {
+        /// The traceback text.
+        traceback: String,
+    },
+    /// `SystemExit` with a non-zero status (`sys.exit(0)` is success).
+    #[error("Python exited with status {status}")]
+    Exit {
+        /// The status, as `python` would exit with it (1 for a message).
+        status: i32,
+    },
+    /// The host failed: a trap, an unsupported import, a driver fault.
+    #[error(transparent)]
+    Host(#[from] Error),
+}
+
+impl RunError {
+    /// What `python` would exit with: the `SystemExit` status, 1 after an
+    /// uncaught exception; `None` for a host failure.
+    pub fn exit_status(&self) -> Option<i32> {
+        match self {
+            RunError::Exception { .. } => Some(1),
+            RunError::Exit { status } => Some(*status),
+            RunError::Host(_) => None,
+        }
+    }
 }
 
 /// A booted CPython.
@@ -215,28 +237,28 @@ impl Interpreter {
     }
 
     /// Runs `code` as `python -c` would, with `args` after `-c` in `sys.argv`.
-    pub fn run(&mut self, code: &str, args: &[String]) -> Result<Outcome, Error> {
+    pub fn run(&mut self, code: &str, args: &[String]) -> Result<(), RunError> {
         self.request("code", code, args)
     }
 
     /// Runs `source` read from stdin, as `python - args…` would.
-    pub fn run_stdin(&mut self, source: &str, args: &[String]) -> Result<Outcome, Error> {
+    pub fn run_stdin(&mut self, source: &str, args: &[String]) -> Result<(), RunError> {
         self.request("stdin", source, args)
     }
 
     /// Runs the guest file `path` as `python path args…` would.
-    pub fn run_file(&mut self, path: &str, args: &[String]) -> Result<Outcome, Error> {
+    pub fn run_file(&mut self, path: &str, args: &[String]) -> Result<(), RunError> {
         self.request("file", path, args)
     }
 
     /// Runs module `name` as `python -m name args…` would.
-    pub fn run_module(&mut self, name: &str, args: &[String]) -> Result<Outcome, Error> {
+    pub fn run_module(&mut self, name: &str, args: &[String]) -> Result<(), RunError> {
         self.request("module", name, args)
     }
 
     /// Runs the `atexit` handlers and flushes the standard streams, as
     /// Python does before the process ends.
-    pub fn finish(&mut self) -> Result<Outcome, Error> {
+    pub fn finish(&mut self) -> Result<(), RunError> {
         self.request("atexit", "", &[])
     }
 
@@ -318,7 +340,13 @@ impl Interpreter {
         Ok(run)
     }
 
-    fn request(&mut self, kind: &str, target: &str, args: &[String]) -> Result<Outcome, Error> {
+    fn request(&mut self, kind: &str, target: &str, args: &[String]) -> Result<(), RunError> {
+        let reply = self.call_driver(kind, target, args)?;
+        parse_reply(&reply)
+    }
+
+    /// Calls the driver's `run` with the request and returns its reply.
+    fn call_driver(&mut self, kind: &str, target: &str, args: &[String]) -> Result<Vec<u8>, Error> {
         let mut request = format!("{kind}\0{target}");
         for arg in args {
             request.push('\0');
@@ -358,11 +386,11 @@ impl Interpreter {
         self.decref
             .call(&mut *store, result)
             .map_err(|e| driver_error("Py_DecRef", e))?;
-        parse_reply(&reply)
+        Ok(reply)
     }
 }
 
-fn parse_reply(reply: &[u8]) -> Result<Outcome, Error> {
+fn parse_reply(reply: &[u8]) -> Result<(), RunError> {
     let reply = String::from_utf8_lossy(reply);
     let (status, traceback) = reply
         .split_once('\n')
@@ -370,8 +398,13 @@ fn parse_reply(reply: &[u8]) -> Result<Outcome, Error> {
     let status = status
         .parse()
         .map_err(|_| Error::Driver(format!("malformed status {status:?}")))?;
-    let traceback = (!traceback.is_empty()).then(|| traceback.to_owned());
-    Ok(Outcome { status, traceback })
+    match (status, traceback) {
+        (_, traceback) if !traceback.is_empty() => Err(RunError::Exception {
+            traceback: traceback.to_owned(),
+        }),
+        (0, _) => Ok(()),
+        (status, _) => Err(RunError::Exit { status }),
+    }
 }
 
 fn driver_error(during: &'static str, error: wasmtime::Error) -> Error {

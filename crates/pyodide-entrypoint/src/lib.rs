@@ -22,7 +22,7 @@
 mod interpreter;
 mod runtime;
 
-pub use interpreter::{Interpreter, InterpreterConfig, Mount, Outcome};
+pub use interpreter::{Interpreter, InterpreterConfig, Mount, RunError};
 pub use pyodide_emscripten::EngineSettings;
 pub use pyodide_vfs::{InputSource, OutputSink, SharedBuffer};
 pub use runtime::{Progress, Runtime, RuntimeOptions};

@@ -2,7 +2,7 @@
 
 use anyhow::Result;
 use pyodide_entrypoint::{
-    Interpreter, InterpreterConfig, OutputSink, Runtime, RuntimeOptions, SharedBuffer,
+    Interpreter, InterpreterConfig, OutputSink, RunError, Runtime, RuntimeOptions, SharedBuffer,
 };
 
 struct Captured {
@@ -45,11 +45,8 @@ fn on_big_stack<R: Send + 'static>(f: impl FnOnce() -> R + Send + 'static) -> R 
 fn prints_on_314() -> Result<()> {
     on_big_stack(|| -> Result<()> {
         let mut py = boot("314.0.7")?;
-        let outcome = py
-            .interpreter
+        py.interpreter
             .run("import sys\nprint(1 + 1, sys.version_info[:2])", &[])?;
-        let err = String::from_utf8_lossy(&py.stderr.contents()).into_owned();
-        assert_eq!(outcome.status, 0, "stderr: {err}");
         assert_eq!(
             String::from_utf8_lossy(&py.stdout.contents()),
             "2 (3, 14)\n"
@@ -65,13 +62,7 @@ fn runaway_c_recursion_is_a_recursion_error_not_a_trap() -> Result<()> {
         let code = "import json\nl = []\nfor i in range(200000): l = [l]\n\
                     for f in (repr, json.dumps):\n    try: f(l)\n    except RecursionError: print(f.__name__, 'RecursionError')\n\
                     def g(n): return g(n + 1)\ntry: g(0)\nexcept RecursionError: print('python RecursionError')\n";
-        let outcome = py.interpreter.run(code, &[])?;
-        assert_eq!(
-            outcome.status,
-            0,
-            "{}",
-            String::from_utf8_lossy(&py.stderr.contents())
-        );
+        py.interpreter.run(code, &[])?;
         assert_eq!(
             String::from_utf8_lossy(&py.stdout.contents()),
             "repr RecursionError\ndumps RecursionError\npython RecursionError\n"
@@ -84,14 +75,17 @@ fn runaway_c_recursion_is_a_recursion_error_not_a_trap() -> Result<()> {
 }
 
 #[test]
-fn exceptions_and_exit_statuses_come_back_as_values() -> Result<()> {
+fn exceptions_and_exit_statuses_are_typed_errors() -> Result<()> {
     on_big_stack(|| -> Result<()> {
         let mut py = boot("314.0.7")?;
-        let outcome = py
+        let error = py
             .interpreter
-            .run("def f():\n    raise ValueError('bad input')\nf()", &[])?;
-        assert_eq!(outcome.status, 1);
-        let traceback = outcome.traceback.expect("a traceback");
+            .run("def f():\n    raise ValueError('bad input')\nf()", &[])
+            .unwrap_err();
+        assert_eq!(error.exit_status(), Some(1));
+        let RunError::Exception { traceback } = error else {
+            panic!("expected an exception, got {error:?}");
+        };
         assert!(
             traceback.starts_with("Traceback (most recent call last):\n"),
             "{traceback}"
@@ -103,14 +97,21 @@ fn exceptions_and_exit_statuses_come_back_as_values() -> Result<()> {
         );
         assert_eq!(String::from_utf8_lossy(&py.stderr.take()), traceback);
 
-        assert_eq!(
-            py.interpreter.run("import sys; sys.exit(7)", &[])?.status,
-            7
-        );
-        assert_eq!(py.interpreter.run("raise SystemExit", &[])?.status, 0);
-        let outcome = py.interpreter.run("import sys; sys.exit('goodbye')", &[])?;
-        assert_eq!((outcome.status, outcome.traceback), (1, None));
+        let error = py
+            .interpreter
+            .run("import sys; sys.exit(7)", &[])
+            .unwrap_err();
+        assert!(matches!(error, RunError::Exit { status: 7 }), "{error:?}");
+        py.interpreter.run("raise SystemExit", &[])?;
+        py.interpreter.run("import sys; sys.exit(0)", &[])?;
+        let error = py
+            .interpreter
+            .run("import sys; sys.exit('goodbye')", &[])
+            .unwrap_err();
+        assert!(matches!(error, RunError::Exit { status: 1 }), "{error:?}");
         assert_eq!(String::from_utf8_lossy(&py.stderr.take()), "goodbye\n");
+        // Still usable.
+        py.interpreter.run("print('alive')", &[])?;
         Ok(())
     })
 }
@@ -119,16 +120,10 @@ fn exceptions_and_exit_statuses_come_back_as_values() -> Result<()> {
 fn relocatable_0_29_3_runs_too() -> Result<()> {
     on_big_stack(|| -> Result<()> {
         let mut py = boot("0.29.3")?;
-        let outcome = py.interpreter.run(
+        py.interpreter.run(
             "import sys, json\nprint(sys.version_info[:2], json.dumps([1]))",
             &[],
         )?;
-        assert_eq!(
-            outcome.status,
-            0,
-            "{}",
-            String::from_utf8_lossy(&py.stderr.contents())
-        );
         assert_eq!(
             String::from_utf8_lossy(&py.stdout.contents()),
             "(3, 13) [1]\n"
@@ -150,7 +145,7 @@ fn the_memory_ceiling_is_a_memory_error_not_a_crash() -> Result<()> {
         let mut interpreter = Interpreter::boot(&runtime, config)?;
         let code = "try:\n    b = bytearray(128 * 2**20)\nexcept MemoryError:\n    print('MemoryError')\n\
                     small = bytearray(2**20)\nprint(len(small))";
-        assert_eq!(interpreter.run(code, &[])?.status, 0);
+        interpreter.run(code, &[])?;
         assert_eq!(
             String::from_utf8_lossy(&stdout.contents()),
             "MemoryError\n1048576\n"

@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, Result, bail};
 use clap::Args;
 use pyodide_entrypoint::{
-    InputSource, Interpreter, InterpreterConfig, Mount, OutputSink, Progress, Runtime,
+    InputSource, Interpreter, InterpreterConfig, Mount, OutputSink, Progress, RunError, Runtime,
     RuntimeOptions,
 };
 use pyodide_packages::dist::{self, Event, Phase};
@@ -147,18 +147,16 @@ pub(crate) fn run(args: RunArgs) -> Result<u8> {
         .spawn(move || -> Result<i32> {
             let mut interpreter =
                 Interpreter::boot(&runtime, config).context("cannot start Python")?;
-            let outcome = match &target {
+            let result = match &target {
                 Target::Code(code) => interpreter.run(code, &rest),
                 Target::Module(module) => interpreter.run_module(module, &rest),
                 Target::File { guest, .. } => interpreter.run_file(guest, &rest),
                 Target::Stdin(source) => interpreter.run_stdin(source, &rest),
-            }?;
-            let finish = interpreter.finish()?;
-            Ok(if outcome.status != 0 {
-                outcome.status
-            } else {
-                finish.status
-            })
+            };
+            // Python's own outcome is the exit status; a host failure is an error.
+            let status = exit_status(result)?;
+            let at_exit = exit_status(interpreter.finish())?;
+            Ok(if status != 0 { status } else { at_exit })
         })
         .context("cannot start the interpreter thread")?;
     let status = handle
@@ -166,6 +164,17 @@ pub(crate) fn run(args: RunArgs) -> Result<u8> {
         .map_err(|_| anyhow::anyhow!("the interpreter thread panicked"))??;
     // Like a shell, report statuses modulo 256.
     Ok((status & 0xff) as u8)
+}
+
+/// The exit status a run ends with, as `python` would report it.
+fn exit_status(result: std::result::Result<(), RunError>) -> Result<i32> {
+    match result {
+        Ok(()) => Ok(0),
+        Err(error) => match error.exit_status() {
+            Some(status) => Ok(status),
+            None => Err(anyhow::Error::new(error).context("the interpreter failed")),
+        },
+    }
 }
 
 fn parse_mount(spec: &str) -> Result<Mount> {
