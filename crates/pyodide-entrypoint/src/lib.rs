@@ -10,8 +10,8 @@
 //!
 //! Running code goes through a small Python driver (`src/driver.py`) kept in
 //! a private namespace, called through CPython's C API exports, so results
-//! come back as values: the exit status and, for an uncaught exception, the
-//! traceback text.
+//! come back as a typed [`RunError`]: the `SystemExit` status, or for an
+//! uncaught exception the traceback text.
 //!
 //! Wasm frames run on the calling thread's native stack; call into an
 //! interpreter from a thread with at least [`RECOMMENDED_THREAD_STACK`]
