@@ -3,7 +3,9 @@
 
 use std::path::PathBuf;
 
-use pyodide_emscripten::{DEFAULT_MEMORY_LIMIT, EmscriptenCtx, EmscriptenInstance, SharedEntropy};
+use pyodide_emscripten::{
+    DEFAULT_MEMORY_LIMIT, EmscriptenCtx, EmscriptenInstance, GuestExit, SharedEntropy,
+};
 use pyodide_vfs::{Dirfd, GuestPath, InputSource, MountAccess, OsEntropy, OutputSink, Vfs};
 use wasmtime::{Store, TypedFunc};
 
@@ -97,6 +99,7 @@ impl RunError {
         match self {
             RunError::Exception { .. } => Some(1),
             RunError::Exit { status } => Some(*status),
+            RunError::Host(Error::Exited { status }) => Some(*status),
             RunError::Host(_) => None,
         }
     }
@@ -111,6 +114,8 @@ pub struct Interpreter {
     call_one: TypedFunc<(i32, i32), i32>,
     as_utf8: TypedFunc<(i32, i32), i32>,
     decref: TypedFunc<i32, ()>,
+    /// Set once the guest has exited the process (`os._exit`, C `exit`).
+    exited: Option<i32>,
 }
 
 impl std::fmt::Debug for Interpreter {
@@ -229,6 +234,7 @@ impl Interpreter {
             call_one: instance.typed_func(&mut store, "PyObject_CallOneArg")?,
             as_utf8: instance.typed_func(&mut store, "PyUnicode_AsUTF8AndSize")?,
             decref: instance.typed_func(&mut store, "Py_DecRef")?,
+            exited: None,
             store,
             instance,
         };
@@ -341,6 +347,9 @@ impl Interpreter {
     }
 
     fn request(&mut self, kind: &str, target: &str, args: &[String]) -> Result<(), RunError> {
+        if let Some(status) = self.exited {
+            return Err(RunError::Host(Error::Exited { status }));
+        }
         let reply = self.call_driver(kind, target, args)?;
         parse_reply(&reply)
     }
@@ -363,6 +372,12 @@ impl Interpreter {
             return Err(Error::Driver("cannot decode the request".to_owned()));
         }
         let result = self.call_one.call(&mut *store, (self.driver_run, text));
+        if let Err(error) = &result
+            && let Some(GuestExit(status)) = error.downcast_ref::<GuestExit>()
+        {
+            self.exited = Some(*status);
+            return Err(Error::Exited { status: *status });
+        }
         self.decref
             .call(&mut *store, text)
             .map_err(|e| driver_error("Py_DecRef", e))?;

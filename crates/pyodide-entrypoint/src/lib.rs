@@ -77,6 +77,13 @@ pub enum Error {
         /// `main`'s status.
         status: i32,
     },
+    /// The guest ended the process (`os._exit`, C `exit`) with this
+    /// status; the interpreter cannot run anything more.
+    #[error("the interpreter exited with status {status}")]
+    Exited {
+        /// The exit status.
+        status: i32,
+    },
     /// The interpreter's driver misbehaved (a bug in pyworkerd).
     #[error("internal error in the interpreter driver: {0}")]
     Driver(String),

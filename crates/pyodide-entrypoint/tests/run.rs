@@ -112,6 +112,16 @@ fn exceptions_and_exit_statuses_are_typed_errors() -> Result<()> {
         assert_eq!(String::from_utf8_lossy(&py.stderr.take()), "goodbye\n");
         // Still usable.
         py.interpreter.run("print('alive')", &[])?;
+
+        // os._exit ends the process: the status comes back, nothing runs after.
+        let error = py
+            .interpreter
+            .run("import os; os._exit(4)", &[])
+            .unwrap_err();
+        assert_eq!(error.exit_status(), Some(4), "{error:?}");
+        let error = py.interpreter.run("print('never')", &[]).unwrap_err();
+        assert_eq!(error.exit_status(), Some(4), "{error:?}");
+        assert!(!String::from_utf8_lossy(&py.stdout.contents()).contains("never"));
         Ok(())
     })
 }

@@ -68,6 +68,19 @@ fn code_argv_and_exit_statuses() {
 }
 
 #[test]
+fn os_exit_ends_the_run_with_its_status() {
+    let output = pyworkerd(
+        &[
+            "run",
+            "-c",
+            "import os\nprint('bye', flush=True)\nos._exit(5)",
+        ],
+        None,
+    );
+    check(&output, 5, "bye\n", "");
+}
+
+#[test]
 fn script_with_sibling_import_and_arguments() {
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(
