@@ -5,7 +5,7 @@ use pyodide_vfs::{EntropySource, Errno, Fd, FileKind, Whence};
 use wasmtime::{Caller, Linker};
 
 use crate::GuestExit;
-use crate::guest::MAX_HOST_BUFFER;
+use crate::guest::{Guest, MAX_HOST_BUFFER};
 use crate::linker::{CtxGetter, wasi_result, with_guest};
 
 const WASI: &str = "wasi_snapshot_preview1";
@@ -20,16 +20,9 @@ pub(crate) fn add<T: 'static>(linker: &mut Linker<T>, get: CtxGetter<T>) -> wasm
             with_guest(&mut caller, get, |ctx, guest| {
                 wasi_result((|| {
                     let fd = Fd::from_raw(fd)?;
-                    let mut total = 0u32;
-                    for (ptr, len) in guest.iovecs(iovs as u32, count as u32)? {
-                        let data = guest.slice(ptr, len as usize)?;
-                        let written = ctx.vfs.write(fd, data)?;
-                        total = total.saturating_add(written as u32);
-                        if written < data.len() {
-                            break;
-                        }
-                    }
-                    guest.write_u32(nwritten as u32, total)
+                    write_vectored(guest, iovs, count, nwritten, |data, _| {
+                        ctx.vfs.write(fd, data)
+                    })
                 })())
             })
         },
@@ -41,16 +34,7 @@ pub(crate) fn add<T: 'static>(linker: &mut Linker<T>, get: CtxGetter<T>) -> wasm
             with_guest(&mut caller, get, |ctx, guest| {
                 wasi_result((|| {
                     let fd = Fd::from_raw(fd)?;
-                    let mut total = 0u32;
-                    for (ptr, len) in guest.iovecs(iovs as u32, count as u32)? {
-                        let buf = guest.slice_mut(ptr, len as usize)?;
-                        let read = ctx.vfs.read(fd, buf)?;
-                        total = total.saturating_add(read as u32);
-                        if read < len as usize {
-                            break;
-                        }
-                    }
-                    guest.write_u32(nread as u32, total)
+                    read_vectored(guest, iovs, count, nread, |buf, _| ctx.vfs.read(fd, buf))
                 })())
             })
         },
@@ -67,16 +51,9 @@ pub(crate) fn add<T: 'static>(linker: &mut Linker<T>, get: CtxGetter<T>) -> wasm
             with_guest(&mut caller, get, |ctx, guest| {
                 wasi_result((|| {
                     let fd = Fd::from_raw(fd)?;
-                    let mut total = 0u32;
-                    for (ptr, len) in guest.iovecs(iovs as u32, count as u32)? {
-                        let buf = guest.slice_mut(ptr, len as usize)?;
-                        let read = ctx.vfs.pread(fd, buf, offset + i64::from(total))?;
-                        total = total.saturating_add(read as u32);
-                        if read < len as usize {
-                            break;
-                        }
-                    }
-                    guest.write_u32(nread as u32, total)
+                    read_vectored(guest, iovs, count, nread, |buf, done| {
+                        ctx.vfs.pread(fd, buf, offset + i64::from(done))
+                    })
                 })())
             })
         },
@@ -93,16 +70,9 @@ pub(crate) fn add<T: 'static>(linker: &mut Linker<T>, get: CtxGetter<T>) -> wasm
             with_guest(&mut caller, get, |ctx, guest| {
                 wasi_result((|| {
                     let fd = Fd::from_raw(fd)?;
-                    let mut total = 0u32;
-                    for (ptr, len) in guest.iovecs(iovs as u32, count as u32)? {
-                        let data = guest.slice(ptr, len as usize)?;
-                        let written = ctx.vfs.pwrite(fd, data, offset + i64::from(total))?;
-                        total = total.saturating_add(written as u32);
-                        if written < data.len() {
-                            break;
-                        }
-                    }
-                    guest.write_u32(nwritten as u32, total)
+                    write_vectored(guest, iovs, count, nwritten, |data, done| {
+                        ctx.vfs.pwrite(fd, data, offset + i64::from(done))
+                    })
                 })())
             })
         },
@@ -247,4 +217,44 @@ pub(crate) fn add<T: 'static>(linker: &mut Linker<T>, get: CtxGetter<T>) -> wasm
         },
     )?;
     Ok(())
+}
+
+/// Reads into the guest's iovec array with `read(buffer, bytes so far)`,
+/// stopping at the first short read, and stores the total at `total_ptr`.
+fn read_vectored(
+    guest: &mut Guest<'_>,
+    iovs: i32,
+    count: i32,
+    total_ptr: i32,
+    mut read: impl FnMut(&mut [u8], u32) -> Result<usize, Errno>,
+) -> Result<(), Errno> {
+    let mut total = 0u32;
+    for (ptr, len) in guest.iovecs(iovs as u32, count as u32)? {
+        let done = read(guest.slice_mut(ptr, len as usize)?, total)?;
+        total = total.saturating_add(done as u32);
+        if done < len as usize {
+            break;
+        }
+    }
+    guest.write_u32(total_ptr as u32, total)
+}
+
+/// Writes the guest's iovec array with `write(bytes, bytes so far)`,
+/// stopping at the first short write, and stores the total at `total_ptr`.
+fn write_vectored(
+    guest: &mut Guest<'_>,
+    iovs: i32,
+    count: i32,
+    total_ptr: i32,
+    mut write: impl FnMut(&[u8], u32) -> Result<usize, Errno>,
+) -> Result<(), Errno> {
+    let mut total = 0u32;
+    for (ptr, len) in guest.iovecs(iovs as u32, count as u32)? {
+        let done = write(guest.slice(ptr, len as usize)?, total)?;
+        total = total.saturating_add(done as u32);
+        if done < len as usize {
+            break;
+        }
+    }
+    guest.write_u32(total_ptr as u32, total)
 }
