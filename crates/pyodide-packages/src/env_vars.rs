@@ -18,3 +18,6 @@ pub const HOME: &str = "HOME";
 
 /// The per-user application data directory on Windows.
 pub const LOCALAPPDATA: &str = "LOCALAPPDATA";
+
+/// The Pyodide version `pyworkerd` runs when none is given on the command line.
+pub const PYWORKERD_PYODIDE_VERSION: &str = "PYWORKERD_PYODIDE_VERSION";

@@ -10,6 +10,7 @@ use pyodide_entrypoint::{
     RuntimeOptions,
 };
 use pyodide_packages::dist::{self, Event, Phase};
+use pyodide_packages::env_vars;
 
 /// Run a Python script, `-c` code, a `-m` module, or a script on stdin.
 ///
@@ -41,7 +42,7 @@ pub(crate) struct RunArgs {
     env: Vec<String>,
 
     /// The Pyodide release to run.
-    #[arg(long, value_name = "VERSION", default_value_t = dist::default_version().version.to_owned(), env = "PYWORKERD_PYODIDE_VERSION")]
+    #[arg(long, value_name = "VERSION", default_value_t = dist::default_version().version.to_owned(), env = env_vars::PYWORKERD_PYODIDE_VERSION)]
     pyodide_version: String,
 
     /// The script (a path, or `-` for stdin) followed by its arguments; with
