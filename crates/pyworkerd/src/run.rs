@@ -58,7 +58,11 @@ pub(crate) struct RunArgs {
 enum Target {
     Code(String),
     Module(String),
-    File { guest: String, dir: PathBuf },
+    File {
+        guest: String,
+        dir: PathBuf,
+        guest_dir: String,
+    },
     Stdin(String),
 }
 
@@ -85,15 +89,30 @@ pub(crate) fn run(args: RunArgs) -> Result<u8> {
         }
         let absolute = std::fs::canonicalize(path)
             .with_context(|| format!("cannot resolve script '{script}'"))?;
-        let guest = absolute
-            .to_str()
-            .with_context(|| format!("script path '{script}' is not UTF-8"))?
-            .to_owned();
         let dir = absolute
             .parent()
             .context("script has no directory")?
             .to_owned();
-        Target::File { guest, dir }
+        let host_dir = dir
+            .to_str()
+            .with_context(|| format!("script path '{script}' is not UTF-8"))?;
+        let name = absolute
+            .file_name()
+            .and_then(|n| n.to_str())
+            .with_context(|| format!("script path '{script}' is not UTF-8"))?;
+        // The script's directory appears at its own path, unless that path
+        // is one the guest's system needs (then at /script).
+        let guest_dir = if guest_system_path(host_dir) {
+            SCRIPT_FALLBACK_DIR.to_owned()
+        } else {
+            host_dir.to_owned()
+        };
+        let guest = format!("{}/{name}", guest_dir.trim_end_matches('/'));
+        Target::File {
+            guest,
+            dir,
+            guest_dir,
+        }
     };
 
     let mut mounts = args
@@ -101,16 +120,12 @@ pub(crate) fn run(args: RunArgs) -> Result<u8> {
         .iter()
         .map(|m| parse_mount(m))
         .collect::<Result<Vec<_>>>()?;
-    if let Target::File { dir, .. } = &target
-        && !mounts.iter().any(|m| Path::new(&m.guest) == dir)
+    if let Target::File { dir, guest_dir, .. } = &target
+        && !mounts.iter().any(|m| m.guest == *guest_dir)
     {
-        let guest = dir
-            .to_str()
-            .context("script directory is not UTF-8")?
-            .to_owned();
         mounts.push(Mount {
             host: dir.clone(),
-            guest,
+            guest: guest_dir.clone(),
             writable: false,
         });
     }
@@ -165,6 +180,27 @@ pub(crate) fn run(args: RunArgs) -> Result<u8> {
         .map_err(|_| anyhow::anyhow!("the interpreter thread panicked"))??;
     // Like a shell, report statuses modulo 256.
     Ok((status & 0xff) as u8)
+}
+
+/// Where the script's directory is mounted when its own path is taken.
+const SCRIPT_FALLBACK_DIR: &str = "/script";
+
+/// Paths the guest's own layout needs (the root, the standard library,
+/// devices, temporary files, the home directory), which a script's directory
+/// must not cover.
+fn guest_system_path(path: &str) -> bool {
+    let path = path.trim_end_matches('/');
+    path.is_empty()
+        || [
+            "/lib",
+            "/dev",
+            "/tmp",
+            "/home",
+            "/home/pyodide",
+            "/usr",
+            "/proc",
+        ]
+        .contains(&path)
 }
 
 /// The exit status a run ends with, as `python` would report it.

@@ -104,6 +104,22 @@ fn script_with_sibling_import_and_arguments() {
 }
 
 #[test]
+fn a_script_in_a_system_directory_is_mounted_at_slash_script() {
+    // /tmp is the guest's own temporary directory: the script's directory
+    // must not cover it (tempfile keeps working), so it appears at /script.
+    let path = std::env::temp_dir().join(format!("pyworkerd-cli-{}.py", std::process::id()));
+    std::fs::write(&path, "import tempfile\nprint(__file__)\nwith tempfile.TemporaryFile() as f:\n    print('tmp ok')\n").unwrap();
+    let name = path.file_name().unwrap().to_str().unwrap().to_owned();
+    let output = pyworkerd(&["run", path.to_str().unwrap()], None);
+    std::fs::remove_file(&path).unwrap();
+    if std::env::temp_dir() == Path::new("/tmp") {
+        check(&output, 0, &format!("/script/{name}\ntmp ok\n"), "");
+    } else {
+        assert_eq!(output.status.code(), Some(0), "{}", text(&output.stderr));
+    }
+}
+
+#[test]
 fn script_on_stdin_and_modules() {
     check(
         &pyworkerd(
