@@ -62,6 +62,9 @@ impl EmscriptenInstance {
         let mut own_memory = None;
         let mut own_table = None;
         let mut imports = Vec::new();
+        // What side modules share with the main module (see `dlopen`).
+        let mut shared = std::collections::HashMap::new();
+        let mut got = Vec::new();
         for import in module.imports() {
             let (m, name) = (import.module(), import.name());
             let value: Extern = match import.ty() {
@@ -104,6 +107,15 @@ impl EmscriptenInstance {
                     .map_err(|e| Error::instantiate(module, e))?
                     .into(),
             };
+            match (m, &value) {
+                ("GOT.mem" | "GOT.func", Extern::Global(global)) => {
+                    got.push((name.to_owned(), *global));
+                }
+                ("env" | "wasi_snapshot_preview1", _) => {
+                    shared.insert(name.to_owned(), value.clone());
+                }
+                _ => {}
+            }
             imports.push(value);
         }
         let instance = Instance::new(&mut *store, module, &imports)
@@ -133,7 +145,14 @@ impl EmscriptenInstance {
             funcs_on_exit: instance.get_typed_func(&mut *store, "__funcs_on_exit").ok(),
             fflush: instance.get_typed_func(&mut *store, "fflush").ok(),
         };
-        get(store.data_mut()).handles = Some(handles);
+        let ctx = get(store.data_mut());
+        ctx.handles = Some(handles);
+        let memory_base = if layout.is_some() {
+            RELOCATABLE_MEMORY_BASE
+        } else {
+            0
+        };
+        ctx.dylinker.attach_main(instance, memory_base, shared, got);
 
         let this = EmscriptenInstance {
             instance,

@@ -77,6 +77,7 @@ pub struct EmscriptenCtx {
     pub(crate) trampolines: HashMap<u32, Trampoline>,
     pub(crate) net: crate::net::NetState,
     pub(crate) libffi: crate::libffi::LibffiState,
+    pub(crate) dylinker: crate::dlopen::DynamicLinker,
 }
 
 impl std::fmt::Debug for EmscriptenCtx {
@@ -111,6 +112,11 @@ impl EmscriptenCtx {
         &self.entropy
     }
 
+    /// The side modules loaded so far, in load order, with their bases.
+    pub fn loaded_libraries(&self) -> impl Iterator<Item = &crate::dlopen::LoadedLibrary> {
+        self.dylinker.loaded()
+    }
+
     pub(crate) fn handles(&self) -> wasmtime::Result<&Handles> {
         self.handles.as_ref().ok_or_else(|| {
             wasmtime::format_err!(
@@ -127,6 +133,7 @@ pub struct EmscriptenCtxBuilder {
     program_name: String,
     memory_limit: u64,
     entropy: Option<SharedEntropy>,
+    module_cache: Option<crate::ModuleCache>,
 }
 
 impl Default for EmscriptenCtxBuilder {
@@ -137,6 +144,7 @@ impl Default for EmscriptenCtxBuilder {
             program_name: "python".to_owned(),
             memory_limit: DEFAULT_MEMORY_LIMIT,
             entropy: None,
+            module_cache: None,
         }
     }
 }
@@ -187,6 +195,13 @@ impl EmscriptenCtxBuilder {
         self
     }
 
+    /// The module cache side modules are compiled through (`dlopen`); without
+    /// one, loading a side module fails with a `dlerror`.
+    pub fn module_cache(mut self, cache: crate::ModuleCache) -> Self {
+        self.module_cache = Some(cache);
+        self
+    }
+
     /// Builds the context.
     pub fn build(self) -> EmscriptenCtx {
         let entropy = self
@@ -212,6 +227,7 @@ impl EmscriptenCtxBuilder {
             trampolines: HashMap::new(),
             net: Default::default(),
             libffi: Default::default(),
+            dylinker: crate::dlopen::DynamicLinker::new(self.module_cache),
         }
     }
 }

@@ -28,6 +28,7 @@
 
 mod boot;
 mod ctx;
+pub mod dlopen;
 pub mod dylink;
 pub mod engine;
 mod ffi;
@@ -45,6 +46,9 @@ mod wasi;
 
 pub use boot::EmscriptenInstance;
 pub use ctx::{DEFAULT_MEMORY_LIMIT, EmscriptenCtx, EmscriptenCtxBuilder, SharedEntropy};
+pub use dlopen::{
+    DlopenError, LibraryBases, LoadOptions, LoadedLibrary, UndefinedSymbol, load_library,
+};
 pub use engine::{EngineSettings, new_engine};
 pub use linker::{CtxGetter, add_to_linker, define_missing_as_traps};
 pub use module_cache::{CacheOutcome, LoadedModule, ModuleCache, RebuildReason};

@@ -25,6 +25,7 @@ pub fn add_to_linker<T: 'static>(
     crate::ffi::add(linker, get)?;
     crate::net::add(linker, get)?;
     crate::libffi::add(linker, get)?;
+    crate::dlopen::add(linker, get)?;
     Ok(())
 }
 

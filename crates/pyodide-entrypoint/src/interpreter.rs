@@ -188,7 +188,8 @@ impl Interpreter {
             .vfs(vfs)
             .entropy(entropy)
             .program_name(config.program_name.clone())
-            .memory_limit(config.memory_limit);
+            .memory_limit(config.memory_limit)
+            .module_cache(runtime.cache.clone());
         // Pyodide's environment on Node, so programs see the same values.
         let defaults = [
             ("USER", "web_user".to_owned()),
