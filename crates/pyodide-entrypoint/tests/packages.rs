@@ -188,3 +188,109 @@ fn msgpack_round_trips_on_314() -> Result<()> {
         Ok(())
     })
 }
+
+#[test]
+fn msgpack_and_a_dummy_extension_on_0_29_3() -> Result<()> {
+    on_big_stack(|| -> Result<()> {
+        let mut py = boot(
+            "0.29.3",
+            &[
+                ("msgpack==1.2.4", false),
+                ("dummy-pyodide-ext-test==0.1.0", false),
+            ],
+        )?;
+        let out = py.run(MSGPACK_CHECKS)?;
+        assert_eq!(
+            out,
+            "bad: FormatError\nshort: ValueError\nmsgpack ok {PACKED_HEX}\n"
+                .replace("{PACKED_HEX}", PACKED_HEX)
+        );
+        let out = py.run(
+            "import dummy_pyodide_ext_test as d\nprint(d.hello(), d.add(2, 3), d.add(-7, 2**20))",
+        )?;
+        assert_eq!(
+            out,
+            format!("Hello from a Pyodide C extension! 5 {}\n", (1 << 20) - 7)
+        );
+        Ok(())
+    })
+}
+
+#[test]
+fn pydantic_core_validates_on_314() -> Result<()> {
+    on_big_stack(|| -> Result<()> {
+        let mut py = boot(
+            "314.0.7",
+            &[
+                ("pydantic_core==2.50.4", false),
+                ("typing-extensions==4.16.0", true),
+            ],
+        )?;
+        let out = py.run(
+            r#"
+from pydantic_core import SchemaValidator, ValidationError, core_schema as cs
+v = SchemaValidator(cs.typed_dict_schema({
+    "name": cs.typed_dict_field(cs.str_schema(min_length=2)),
+    "age": cs.typed_dict_field(cs.int_schema(ge=0)),
+}))
+print(v.validate_python({"name": "Ada", "age": "36"}))
+print(v.validate_json(b'{"name": "Bo", "age": 7}'))
+try:
+    v.validate_python({"name": "A", "age": -1})
+except ValidationError as e:
+    print(e.error_count(), [err["type"] for err in e.errors()])
+    print(str(e).splitlines()[0])
+"#,
+        )?;
+        assert_eq!(
+            out,
+            "{'name': 'Ada', 'age': 36}\n{'name': 'Bo', 'age': 7}\n\
+             2 ['string_too_short', 'greater_than_equal']\n\
+             2 validation errors for typed-dict\n"
+        );
+        Ok(())
+    })
+}
+
+#[test]
+fn pydantic_models_on_314() -> Result<()> {
+    on_big_stack(|| -> Result<()> {
+        let mut py = boot(
+            "314.0.7",
+            &[
+                ("pydantic_core==2.50.4", false),
+                ("pydantic==2.14.3", true),
+                ("typing-extensions==4.16.0", true),
+                ("typing-inspection==0.4.5", true),
+                ("annotated-types==0.8.0", true),
+            ],
+        )?;
+        let out = py.run(
+            r#"
+import datetime
+from pydantic import BaseModel, Field, ValidationError
+class Item(BaseModel):
+    name: str
+    tags: list[str] = []
+class Order(BaseModel):
+    id: int = Field(gt=0)
+    when: datetime.datetime
+    items: list[Item]
+o = Order(id="3", when="2024-05-06T07:08:09Z", items=[{"name": "x", "tags": ["a"]}])
+print(o.model_dump_json())
+print(o.when.tzinfo is not None, o.model_dump()["items"][0])
+try:
+    Order(id=0, when="soon", items=[{}])
+except ValidationError as e:
+    print(e.error_count(), sorted(".".join(map(str, err["loc"])) for err in e.errors()))
+"#,
+        )?;
+        assert_eq!(
+            out,
+            "{\"id\":3,\"when\":\"2024-05-06T07:08:09Z\",\"items\":[{\"name\":\"x\",\"tags\":[\"a\"]}]}\n\
+             True {'name': 'x', 'tags': ['a']}\n\
+             3 ['id', 'items.0.name', 'when']\n"
+        );
+        Ok(())
+    })
+}
