@@ -294,3 +294,215 @@ except ValidationError as e:
         Ok(())
     })
 }
+
+fn uleb(mut v: u32, out: &mut Vec<u8>) {
+    loop {
+        let byte = (v & 0x7f) as u8;
+        v >>= 7;
+        if v == 0 {
+            out.push(byte);
+            return;
+        }
+        out.push(byte | 0x80);
+    }
+}
+
+fn string(s: &str, out: &mut Vec<u8>) {
+    uleb(s.len() as u32, out);
+    out.extend_from_slice(s.as_bytes());
+}
+
+/// What a side module's `dylink.0` says.
+#[derive(Default)]
+struct Dylink<'a> {
+    mem_size: u32,
+    mem_p2align: u32,
+    needed: &'a [&'a str],
+    weak: &'a [(&'a str, &'a str)],
+    runtime_paths: &'a [&'a str],
+}
+
+/// Compiles `wat` and puts a `dylink.0` custom section first, as
+/// `wasm-ld -shared` does.
+fn side_module(wat: &str, dylink: &Dylink<'_>) -> Result<Vec<u8>> {
+    let wasm = wat::parse_str(wat)?;
+    let mut body = Vec::new();
+    string("dylink.0", &mut body);
+    let mut sub = |kind: u8, payload: Vec<u8>| {
+        body.push(kind);
+        uleb(payload.len() as u32, &mut body);
+        body.extend(payload);
+    };
+    let mut mem = Vec::new();
+    for v in [dylink.mem_size, dylink.mem_p2align, 0, 0] {
+        uleb(v, &mut mem);
+    }
+    sub(1, mem);
+    let strings = |list: &[&str]| {
+        let mut out = Vec::new();
+        uleb(list.len() as u32, &mut out);
+        for s in list {
+            string(s, &mut out);
+        }
+        out
+    };
+    sub(2, strings(dylink.needed));
+    let mut imports = Vec::new();
+    uleb(dylink.weak.len() as u32, &mut imports);
+    for (module, field) in dylink.weak {
+        string(module, &mut imports);
+        string(field, &mut imports);
+        uleb(1, &mut imports);
+    }
+    sub(4, imports);
+    sub(5, strings(dylink.runtime_paths));
+    let mut out = wasm[..8].to_vec();
+    out.push(0);
+    uleb(body.len() as u32, &mut out);
+    out.extend(body);
+    out.extend_from_slice(&wasm[8..]);
+    Ok(out)
+}
+
+/// A library that needs another (found through its `$ORIGIN` runtime
+/// path), has data, a constructor, a weak import, GOT entries for a main
+/// module function and data symbol, and an import nobody defines.
+const LIBRARY: &str = r#"
+(module
+  (import "env" "memory" (memory 0))
+  (import "env" "__indirect_function_table" (table 0 funcref))
+  (import "env" "__memory_base" (global $mb i32))
+  (import "env" "__table_base" (global $tb i32))
+  (import "GOT.func" "PyObject_GenericGetAttr" (global $gga (mut i32)))
+  (import "GOT.mem" "PyBaseObject_Type" (global $object (mut i32)))
+  (import "GOT.mem" "pyworkerd_weak_nothing" (global $weak (mut i32)))
+  (import "env" "pyworkerd_no_such_function" (func $missing (result i32)))
+  (import "env" "dep_value" (func $dep (result i32)))
+  (data (global.get $mb) "\2a\00\00\00\00\00\00\00")
+  (func (export "__wasm_call_ctors")
+    (i32.store (i32.add (global.get $mb) (i32.const 4)) (i32.const 7)))
+  (func (export "ok") (result i32) (i32.const 42))
+  (func (export "ctor_ran") (result i32) (i32.load (i32.add (global.get $mb) (i32.const 4))))
+  (func (export "generic_getattr") (result i32) (global.get $gga))
+  (func (export "object_type") (result i32) (global.get $object))
+  (func (export "weak_nothing") (result i32) (global.get $weak))
+  (func (export "call_missing") (result i32) (call $missing))
+  (func (export "call_dep") (result i32) (call $dep))
+  (global (export "answer") i32 (i32.const 0)))
+"#;
+
+const DEPENDENCY: &str = r#"
+(module
+  (func (export "dep_value") (result i32) (i32.const 1234)))
+"#;
+
+fn boot_with_libraries() -> Result<Py> {
+    let dir = tempfile::tempdir()?;
+    std::fs::create_dir(dir.path().join("deps"))?;
+    std::fs::write(
+        dir.path().join("libdyltest.so"),
+        side_module(
+            LIBRARY,
+            &Dylink {
+                mem_size: 8,
+                mem_p2align: 2,
+                needed: &["libdyldep.so"],
+                weak: &[("GOT.mem", "pyworkerd_weak_nothing")],
+                runtime_paths: &["$ORIGIN/deps"],
+            },
+        )?,
+    )?;
+    std::fs::write(dir.path().join("not-wasm.so"), "not a wasm module")?;
+    std::fs::write(
+        dir.path().join("deps/libdyldep.so"),
+        side_module(DEPENDENCY, &Dylink::default())?,
+    )?;
+    let runtime = Runtime::new(RuntimeOptions::default())?;
+    let stdout = SharedBuffer::new();
+    let config = InterpreterConfig {
+        stdout: OutputSink::Capture(stdout.clone()),
+        mounts: vec![Mount {
+            host: dir.path().to_owned(),
+            guest: "/dyltest".to_owned(),
+            writable: false,
+        }],
+        ..Default::default()
+    };
+    let interpreter = Interpreter::boot(&runtime, config)?;
+    Ok(Py {
+        interpreter,
+        stdout,
+        _site: dir,
+    })
+}
+
+#[test]
+fn side_modules_link_against_the_main_module_and_each_other() -> Result<()> {
+    on_big_stack(|| -> Result<()> {
+        let mut py = boot_with_libraries()?;
+        let out = py.run(
+            r#"
+import ctypes
+lib = ctypes.CDLL("/dyltest/libdyltest.so")
+print(lib.ok(), lib.ctor_ran(), lib.call_dep(), lib.weak_nothing())
+print(ctypes.c_int.in_dll(lib, "answer").value)
+gga = ctypes.cast(ctypes.pythonapi.PyObject_GenericGetAttr, ctypes.c_void_p).value
+tp_getattro = ctypes.c_void_p.from_address(id(object) + 72).value
+print(lib.generic_getattr() == gga == tp_getattro, lib.object_type() == id(object))
+"#,
+        )?;
+        assert_eq!(out, "42 7 1234 0\n42\nTrue True\n");
+        Ok(())
+    })
+}
+
+#[test]
+fn an_undefined_symbol_fails_when_called_with_its_name() -> Result<()> {
+    on_big_stack(|| -> Result<()> {
+        let mut py = boot_with_libraries()?;
+        // Loading succeeds; only the call fails.
+        let out =
+            py.run("import ctypes\nlib = ctypes.CDLL('/dyltest/libdyltest.so')\nprint(lib.ok())")?;
+        assert_eq!(out, "42\n");
+        let error = py.run("lib.call_missing()").unwrap_err();
+        let text = format!("{:?}", anyhow::Error::from(error));
+        assert!(
+            text.contains("undefined symbol 'pyworkerd_no_such_function' called"),
+            "{text}"
+        );
+        Ok(())
+    })
+}
+
+#[test]
+fn a_missing_library_is_an_import_error_naming_it() -> Result<()> {
+    on_big_stack(|| -> Result<()> {
+        let mut py = boot_with_libraries()?;
+        let out = py.run(
+            r#"
+import importlib.machinery, importlib.util
+path = "/dyltest/ghost.cpython-314-wasm32-emscripten.so"
+loader = importlib.machinery.ExtensionFileLoader("ghost", path)
+try:
+    importlib.util.module_from_spec(importlib.util.spec_from_file_location("ghost", path, loader=loader))
+except ImportError as e:
+    print(e)
+    print(e.path)
+import ctypes
+try:
+    ctypes.CDLL("/dyltest/not-wasm.so")
+except OSError as e:
+    print(e)
+"#,
+        )?;
+        assert_eq!(
+            out,
+            "could not load dynamic lib: /dyltest/ghost.cpython-314-wasm32-emscripten.so\n\
+             no such file '/dyltest/ghost.cpython-314-wasm32-emscripten.so'\n\
+             /dyltest/ghost.cpython-314-wasm32-emscripten.so\n\
+             could not load dynamic lib: /dyltest/not-wasm.so\n\
+             malformed dylink.0 section in '/dyltest/not-wasm.so': not a wasm module\n"
+        );
+        Ok(())
+    })
+}
