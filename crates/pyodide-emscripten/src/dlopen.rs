@@ -359,6 +359,24 @@ pub fn load_library<T: 'static>(
         .clone())
 }
 
+/// The function `name` that the loaded library at `path` exports (the
+/// host's `dlsym`); `None` when the library is not loaded or has no such
+/// function.
+pub fn library_function<T: 'static>(
+    mut store: impl AsContextMut<Data = T>,
+    get: CtxGetter<T>,
+    path: &str,
+    name: &str,
+) -> Option<Func> {
+    let mut store = store.as_context_mut();
+    let linker = &get(store.data_mut()).dylinker;
+    let library = &linker.libraries[*linker.by_path.get(&normalize(path))?];
+    match library.exports.get(name)? {
+        Symbol::Func(f) => Some(*f),
+        _ => None,
+    }
+}
+
 fn load<T: 'static>(
     store: &mut StoreContextMut<'_, T>,
     get: CtxGetter<T>,

@@ -9,8 +9,8 @@ use pyodide_emscripten::{
 use pyodide_vfs::{Dirfd, GuestPath, InputSource, MountAccess, OsEntropy, OutputSink, Vfs};
 use wasmtime::{Store, TypedFunc};
 
-use crate::Error;
 use crate::runtime::{HostState, Runtime, ctx_of};
+use crate::{Error, LoadOptions, LoadedLibrary};
 
 const DRIVER: &str = include_str!("driver.py");
 /// The file name of the driver's code: `<exec>`, as Pyodide's `runPython`
@@ -272,6 +272,30 @@ impl Interpreter {
     /// The guest's file system.
     pub fn vfs(&self) -> &Vfs {
         self.store.data().ctx.vfs()
+    }
+
+    /// Loads the side module at guest path `path` (and the libraries it
+    /// needs) as `dlopen` would, before any Python code asks for it: a later
+    /// `dlopen` of the same path (an import of the extension) finds it
+    /// loaded. With `options.at` and `run_init: false` it re-creates a
+    /// library recorded in a snapshot.
+    pub fn load_library(
+        &mut self,
+        path: &str,
+        options: LoadOptions,
+    ) -> Result<LoadedLibrary, Error> {
+        Ok(pyodide_emscripten::load_library(
+            &mut self.store,
+            ctx_of,
+            path,
+            options,
+        )?)
+    }
+
+    /// The side modules loaded so far, in load order, with the memory and
+    /// table bases they were placed at.
+    pub fn loaded_libraries(&self) -> Vec<LoadedLibrary> {
+        self.store.data().ctx.loaded_libraries().cloned().collect()
     }
 
     fn install_driver(&mut self) -> Result<i32, Error> {

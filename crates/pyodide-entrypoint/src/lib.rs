@@ -23,7 +23,7 @@ mod interpreter;
 mod runtime;
 
 pub use interpreter::{Interpreter, InterpreterConfig, Mount, RunError};
-pub use pyodide_emscripten::EngineSettings;
+pub use pyodide_emscripten::{EngineSettings, LibraryBases, LoadOptions, LoadedLibrary};
 pub use pyodide_vfs::{InputSource, OutputSink, SharedBuffer};
 pub use runtime::{Progress, Runtime, RuntimeOptions};
 
@@ -71,6 +71,9 @@ pub enum Error {
         /// The error.
         errno: pyodide_vfs::Errno,
     },
+    /// A side module could not be loaded.
+    #[error(transparent)]
+    Dlopen(#[from] pyodide_emscripten::DlopenError),
     /// CPython did not start.
     #[error("Python failed to start (main returned {status})")]
     Startup {

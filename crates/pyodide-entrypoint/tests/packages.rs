@@ -506,3 +506,34 @@ except OSError as e:
         Ok(())
     })
 }
+
+#[test]
+fn preloaded_libraries_are_recorded_in_load_order_and_reused_by_import() -> Result<()> {
+    on_big_stack(|| -> Result<()> {
+        let mut py = boot("314.0.7", &[("msgpack==1.2.4", false)])?;
+        assert!(py.interpreter.loaded_libraries().is_empty());
+        let path =
+            "/lib/python3.14/site-packages/msgpack/_cmsgpack.cpython-314-wasm32-emscripten.so";
+        let loaded = py.interpreter.load_library(
+            "/lib/python3.14/site-packages/msgpack/../msgpack/_cmsgpack.cpython-314-wasm32-emscripten.so",
+            Default::default(),
+        )?;
+        assert_eq!(loaded.path, path);
+        assert!(loaded.mem_size > 0 && loaded.table_size > 0, "{loaded:?}");
+        assert!(loaded.bases.memory_base > 0 && loaded.bases.table_base > 0);
+        assert_eq!(loaded.bases.memory_base % 16, 0, "aligned as dylink.0 asks");
+        assert!(loaded.handles.is_empty() && !loaded.global);
+        // The import finds the library loaded: still one, now with the
+        // `struct dso` handle CPython's dlopen made for it.
+        let out = py.run(MSGPACK_CHECKS)?;
+        assert!(
+            out.ends_with(&format!("msgpack ok {PACKED_HEX}\n")),
+            "{out}"
+        );
+        let libraries = py.interpreter.loaded_libraries();
+        assert_eq!(libraries.len(), 1, "{libraries:?}");
+        assert_eq!(libraries[0].bases, loaded.bases);
+        assert_eq!(libraries[0].handles.len(), 1);
+        Ok(())
+    })
+}
