@@ -16,3 +16,8 @@
 
 pub mod dist;
 pub mod env_vars;
+pub mod lock;
+pub mod name;
+pub mod requirements;
+pub mod version;
+pub mod wheel;
