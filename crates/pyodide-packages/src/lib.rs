@@ -16,8 +16,10 @@
 
 pub mod dist;
 pub mod env_vars;
+pub mod install;
 pub mod lock;
 pub mod name;
 pub mod requirements;
+pub mod source;
 pub mod version;
 pub mod wheel;
