@@ -19,6 +19,7 @@ pub mod env_vars;
 pub mod install;
 pub mod lock;
 pub mod name;
+pub mod pip;
 pub mod requirements;
 pub mod source;
 pub mod version;
