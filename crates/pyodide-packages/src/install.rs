@@ -210,29 +210,15 @@ impl Wheel {
         expected_sha256: Option<&str>,
     ) -> Result<Wheel, InstallError> {
         let name = WheelName::parse(file_name)?;
-        let actual = sha256_hex(&bytes);
-        if let Some(expected) = expected_sha256 {
-            let expected = check_sha256(expected).ok_or_else(|| InstallError::BadHash {
-                wheel: origin.to_owned(),
-                value: expected.to_owned(),
-            })?;
-            if expected != actual {
-                return Err(InstallError::HashMismatch {
-                    wheel: origin.to_owned(),
-                    expected,
-                    actual,
-                });
-            }
-        }
+        let Opened {
+            actual,
+            mut archive,
+            entries,
+        } = open_zip(origin, &bytes, expected_sha256)?;
         let corrupt = |detail: String| InstallError::Corrupt {
             wheel: origin.to_owned(),
             detail,
         };
-        let mut archive =
-            zip::ZipArchive::new(Cursor::new(bytes.clone())).map_err(|e| corrupt(e.to_string()))?;
-        if archive.has_duplicate_names() {
-            return Err(corrupt("it has duplicate entry names".to_owned()));
-        }
         let unsafe_entry = |entry: &str, reason| InstallError::UnsafeEntry {
             wheel: origin.to_owned(),
             entry: entry.to_owned(),
@@ -242,22 +228,6 @@ impl Wheel {
             wheel: origin.to_owned(),
             detail,
         };
-
-        // Every entry: a safe relative path.
-        let mut entries = Vec::new();
-        for index in 0..archive.len() {
-            let entry = archive
-                .by_index_data(index)
-                .map_err(|e| corrupt(e.to_string()))?;
-            let raw = entry.name_raw();
-            let entry_name = std::str::from_utf8(raw)
-                .map_err(|_| unsafe_entry(&String::from_utf8_lossy(raw), "name is not UTF-8"))?
-                .to_owned();
-            check_entry_path(&entry_name).map_err(|reason| unsafe_entry(&entry_name, reason))?;
-            let is_dir = entry.is_dir();
-            let is_symlink = entry.is_symlink();
-            entries.push((index, entry_name, is_dir, is_symlink));
-        }
 
         // The one .dist-info directory at the top.
         let mut dist_infos: Vec<&str> = entries
@@ -371,17 +341,7 @@ impl Wheel {
                 ));
             }
             if *is_symlink {
-                let mut file = archive
-                    .by_index(*index)
-                    .map_err(|e| corrupt(e.to_string()))?;
-                let mut target = Vec::new();
-                (&mut file)
-                    .take(4096)
-                    .read_to_end(&mut target)
-                    .map_err(|e| corrupt(format!("\"{entry}\": {e}")))?;
-                if !symlink_stays_inside(&path, &target) {
-                    return Err(unsafe_entry(entry, "symlink target leaves its directory"));
-                }
+                check_symlink_member(&mut archive, *index, entry, &path, origin)?;
             }
             placements.push(Placement {
                 scheme,
@@ -452,6 +412,211 @@ impl Wheel {
                 })
             })
             .collect()
+    }
+}
+
+/// A zip whose sha256 and entry paths were checked.
+struct Opened {
+    actual: String,
+    archive: zip::ZipArchive<Cursor<Arc<[u8]>>>,
+    /// (index, name, is a directory, is a symlink) of every entry.
+    entries: Vec<(usize, String, bool, bool)>,
+}
+
+/// Checks the sha256 (before parsing anything), opens the zip, and checks
+/// every entry path.
+fn open_zip(
+    origin: &str,
+    bytes: &Arc<[u8]>,
+    expected_sha256: Option<&str>,
+) -> Result<Opened, InstallError> {
+    let actual = sha256_hex(bytes);
+    if let Some(expected) = expected_sha256 {
+        let expected = check_sha256(expected).ok_or_else(|| InstallError::BadHash {
+            wheel: origin.to_owned(),
+            value: expected.to_owned(),
+        })?;
+        if expected != actual {
+            return Err(InstallError::HashMismatch {
+                wheel: origin.to_owned(),
+                expected,
+                actual,
+            });
+        }
+    }
+    let corrupt = |detail: String| InstallError::Corrupt {
+        wheel: origin.to_owned(),
+        detail,
+    };
+    let unsafe_entry = |entry: &str, reason| InstallError::UnsafeEntry {
+        wheel: origin.to_owned(),
+        entry: entry.to_owned(),
+        reason,
+    };
+    let archive =
+        zip::ZipArchive::new(Cursor::new(bytes.clone())).map_err(|e| corrupt(e.to_string()))?;
+    if archive.has_duplicate_names() {
+        return Err(corrupt("it has duplicate entry names".to_owned()));
+    }
+    let mut entries = Vec::new();
+    for index in 0..archive.len() {
+        let entry = archive
+            .by_index_data(index)
+            .map_err(|e| corrupt(e.to_string()))?;
+        let raw = entry.name_raw();
+        let entry_name = std::str::from_utf8(raw)
+            .map_err(|_| unsafe_entry(&String::from_utf8_lossy(raw), "name is not UTF-8"))?
+            .to_owned();
+        check_entry_path(&entry_name).map_err(|reason| unsafe_entry(&entry_name, reason))?;
+        entries.push((index, entry_name, entry.is_dir(), entry.is_symlink()));
+    }
+    Ok(Opened {
+        actual,
+        archive,
+        entries,
+    })
+}
+
+/// Refuses a symlink member placed at `path` whose target leaves its directory.
+fn check_symlink_member(
+    archive: &mut zip::ZipArchive<Cursor<Arc<[u8]>>>,
+    index: usize,
+    entry: &str,
+    path: &str,
+    origin: &str,
+) -> Result<(), InstallError> {
+    let corrupt = |detail: String| InstallError::Corrupt {
+        wheel: origin.to_owned(),
+        detail,
+    };
+    let mut file = archive
+        .by_index(index)
+        .map_err(|e| corrupt(e.to_string()))?;
+    let mut target = Vec::new();
+    (&mut file)
+        .take(4096)
+        .read_to_end(&mut target)
+        .map_err(|e| corrupt(format!("\"{entry}\": {e}")))?;
+    if symlink_stays_inside(path, &target) {
+        Ok(())
+    } else {
+        Err(InstallError::UnsafeEntry {
+            wheel: origin.to_owned(),
+            entry: entry.to_owned(),
+            reason: "symlink target leaves its directory",
+        })
+    }
+}
+
+/// A zip of shared libraries from the lock file (`package_type:
+/// shared_library`, e.g. `libopenblas-0.3.31.zip`): Pyodide unpacks it into
+/// its dynamic library directory (`/usr/lib`), which [`plan_libraries`]
+/// turns into a mount.
+#[derive(Debug, Clone)]
+pub struct LibraryArchive {
+    file_name: String,
+    origin: String,
+    sha256: String,
+    bytes: Arc<[u8]>,
+    files: Vec<String>,
+}
+
+impl LibraryArchive {
+    /// Reads and checks the archive at `path` as [`LibraryArchive::from_bytes`] does.
+    pub fn open(
+        path: &Path,
+        expected_sha256: Option<&str>,
+    ) -> Result<LibraryArchive, InstallError> {
+        let bytes = std::fs::read(path).map_err(|source| InstallError::Io {
+            path: path.to_owned(),
+            source,
+        })?;
+        let file = path
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        LibraryArchive::from_bytes(
+            &file,
+            &path.display().to_string(),
+            bytes.into(),
+            expected_sha256,
+        )
+    }
+
+    /// Checks the sha256 first, then the zip and every entry path, as for wheels.
+    pub fn from_bytes(
+        file_name: &str,
+        origin: &str,
+        bytes: Arc<[u8]>,
+        expected_sha256: Option<&str>,
+    ) -> Result<LibraryArchive, InstallError> {
+        let Opened {
+            actual,
+            mut archive,
+            entries,
+        } = open_zip(origin, &bytes, expected_sha256)?;
+        let mut files = Vec::new();
+        for (index, entry, is_dir, is_symlink) in entries {
+            if is_dir {
+                continue;
+            }
+            if is_symlink {
+                check_symlink_member(&mut archive, index, &entry, &entry, origin)?;
+            }
+            files.push(entry);
+        }
+        Ok(LibraryArchive {
+            file_name: file_name.to_owned(),
+            origin: origin.to_owned(),
+            sha256: actual,
+            bytes,
+            files,
+        })
+    }
+
+    /// The file name, what the VFS should call the archive.
+    pub fn file_name(&self) -> &str {
+        &self.file_name
+    }
+
+    /// Where it came from, as errors name it.
+    pub fn origin(&self) -> &str {
+        &self.origin
+    }
+
+    /// Its sha256 (verified when one was expected).
+    pub fn sha256(&self) -> &str {
+        &self.sha256
+    }
+
+    /// The bytes, for `pyodide_vfs::ZipSource::new`.
+    pub fn bytes(&self) -> &Arc<[u8]> {
+        &self.bytes
+    }
+
+    /// The file members, each placed at its own path.
+    pub fn files(&self) -> &[String] {
+        &self.files
+    }
+}
+
+/// One mount at `dir` (e.g. [`SchemePaths::dynlib`]) holding every member
+/// of `libraries`, later archives overwriting earlier ones' files;
+/// [`PlannedFile::wheel`] indexes `libraries`.
+pub fn plan_libraries(libraries: &[LibraryArchive], dir: &str) -> PlannedMount {
+    PlannedMount {
+        point: dir.to_owned(),
+        files: libraries
+            .iter()
+            .enumerate()
+            .flat_map(|(i, library)| {
+                library.files.iter().map(move |f| PlannedFile {
+                    wheel: i,
+                    entry: f.clone(),
+                    path: f.clone(),
+                })
+            })
+            .collect(),
     }
 }
 
@@ -547,6 +712,8 @@ pub struct SchemePaths {
     pub headers: String,
     /// The prefix for data files, e.g. `/`.
     pub data: String,
+    /// Where shared-library archives go, e.g. `/usr/lib`.
+    pub dynlib: String,
 }
 
 impl SchemePaths {
@@ -558,6 +725,7 @@ impl SchemePaths {
             scripts: "/bin".to_owned(),
             headers: format!("/include/site/python{python_version}"),
             data: "/".to_owned(),
+            dynlib: "/usr/lib".to_owned(),
         }
     }
 

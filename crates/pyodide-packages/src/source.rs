@@ -19,8 +19,8 @@ use std::time::Duration;
 
 use sha2::{Digest, Sha256};
 
-use crate::install::{InstallError, Wheel, check_sha256, sha256_hex};
-use crate::lock::LockFile;
+use crate::install::{InstallError, LibraryArchive, Wheel, check_sha256, sha256_hex};
+use crate::lock::{InstallDir, LockFile, PackageType};
 use crate::name::normalize;
 use crate::requirements::{MarkerEnv, Requirement};
 use crate::version::Version;
@@ -156,6 +156,25 @@ pub struct ResolvedWheel {
     pub wheel: Wheel,
 }
 
+/// A lock file package that is a plain zip rather than a wheel (a shared
+/// library, or unvendored tests), verified on the local disk.
+#[derive(Debug, Clone)]
+pub struct ResolvedLibrary {
+    /// Where Pyodide unpacks it: [`InstallDir::Dynlib`] is
+    /// [`crate::install::SchemePaths::dynlib`], [`InstallDir::Site`] is `site-packages`.
+    pub install_dir: InstallDir,
+    /// Normalised project name, e.g. `libopenblas`.
+    pub project: String,
+    /// The version.
+    pub version: String,
+    /// The local file (in the cache).
+    pub path: PathBuf,
+    /// The URL it came from.
+    pub url: String,
+    /// The opened, checked archive (mount it with `install::plan_libraries`).
+    pub archive: LibraryArchive,
+}
+
 /// A distribution already installed in `python_modules/`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct VendoredDist {
@@ -173,6 +192,8 @@ pub struct Resolution {
     /// Wheels to mount, in the order they were chosen (requested first, then
     /// their dependencies breadth first).
     pub wheels: Vec<ResolvedWheel>,
+    /// Shared-library archives lock file packages depend on.
+    pub libraries: Vec<ResolvedLibrary>,
     /// Requirements satisfied by `python_modules/`.
     pub vendored: Vec<VendoredDist>,
     /// The `python_modules/` directory to mount read-only and put on
@@ -242,6 +263,7 @@ const MAX_INDEX_PAGE: u64 = 64 << 20;
 
 enum Found {
     Wheel(Box<ResolvedWheel>, Vec<(Requirement, Vec<String>)>),
+    Library(Box<ResolvedLibrary>, Vec<(Requirement, Vec<String>)>),
     Vendored(VendoredDist),
 }
 
@@ -322,6 +344,14 @@ impl<'a> Resolver<'a> {
                     chosen.insert(key, dist.version.clone());
                     resolution.vendored.push(dist);
                 }
+                Found::Library(library, dependencies) => {
+                    chosen.insert(key, library.version.clone());
+                    let by = format!("{} {}", library.project, library.version);
+                    for (dependency, dep_extras) in dependencies {
+                        queue.push_back((dependency, dep_extras, Some(by.clone())));
+                    }
+                    resolution.libraries.push(*library);
+                }
                 Found::Wheel(wheel, dependencies) => {
                     chosen.insert(key, wheel.version.clone());
                     let by = format!("{} {}", wheel.project, wheel.version);
@@ -383,6 +413,26 @@ impl<'a> Resolver<'a> {
                     Some(base) => {
                         let url = join_url(&base_dir(&base), &package.file_name);
                         let path = self.download(&url, &package.file_name, &package.sha256)?;
+                        let dependencies = package
+                            .depends
+                            .iter()
+                            .filter_map(|d| Requirement::parse(d).ok())
+                            .map(|r| (r, Vec::new()))
+                            .collect();
+                        if package.package_type == PackageType::SharedLibrary
+                            || !package.file_name.ends_with(".whl")
+                        {
+                            let archive = LibraryArchive::open(&path, Some(&package.sha256))?;
+                            let library = ResolvedLibrary {
+                                install_dir: package.install_dir.clone(),
+                                project: key.clone(),
+                                version: package.version.clone(),
+                                path,
+                                url,
+                                archive,
+                            };
+                            return Ok(Found::Library(Box::new(library), dependencies));
+                        }
                         let wheel = Wheel::open(&path, Some(&package.sha256))?;
                         self.platform
                             .check(wheel.name())
@@ -391,12 +441,6 @@ impl<'a> Resolver<'a> {
                                 required_by: required_by.map(str::to_owned),
                                 tried: vec![e.to_string()],
                             })?;
-                        let dependencies = package
-                            .depends
-                            .iter()
-                            .filter_map(|d| Requirement::parse(d).ok())
-                            .map(|r| (r, Vec::new()))
-                            .collect();
                         let resolved = ResolvedWheel {
                             project: key.clone(),
                             version: package.version.clone(),

@@ -357,6 +357,7 @@ fn lock_file_packages_come_from_the_configured_base_url() {
         &[Member::File("pkg_core/__init__.py", b"")],
     );
     let top = wheel_bytes("pkg", "2.0", &[], &[Member::File("pkg/__init__.py", b"")]);
+    let library = crate::install::tests::zip_bytes(&[Member::File("libfast.so", b"\0asm")]);
     let lock_json = serde_json::json!({
         "info": {"abi_version": "2026_0", "arch": "wasm32", "platform": "emscripten_5_0_3", "python": "3.14.2"},
         "packages": {
@@ -366,7 +367,10 @@ fn lock_file_packages_come_from_the_configured_base_url() {
             "pkg-core": {"name": "pkg_core", "version": "1.0",
                 "file_name": "pkg_core-1.0-cp314-cp314-pyemscripten_2026_0_wasm32.whl",
                 "install_dir": "site", "package_type": "package", "sha256": sha256_hex(&core),
-                "depends": []}
+                "depends": ["libfast"]},
+            "libfast": {"name": "libfast", "version": "0.3", "file_name": "libfast-0.3.zip",
+                "install_dir": "dynlib", "package_type": "shared_library",
+                "sha256": sha256_hex(&library), "depends": []}
         }
     });
     let lock = LockFile::parse(lock_json.to_string().as_bytes()).unwrap();
@@ -378,6 +382,10 @@ fn lock_file_packages_come_from_the_configured_base_url() {
     routes.insert(
         "/dist/pkg_core-1.0-cp314-cp314-pyemscripten_2026_0_wasm32.whl".to_owned(),
         ("application/octet-stream", core.clone()),
+    );
+    routes.insert(
+        "/dist/libfast-0.3.zip".to_owned(),
+        ("application/octet-stream", library.clone()),
     );
     let (base, _) = serve(routes, 10);
     let cache = tempfile::tempdir().unwrap();
@@ -410,6 +418,17 @@ fn lock_file_packages_come_from_the_configured_base_url() {
         ))
     );
     assert_eq!(resolution.wheels[1].sha256, sha256_hex(&core));
+    assert_eq!(resolution.libraries.len(), 1);
+    let lib = &resolution.libraries[0];
+    assert_eq!(
+        (lib.project.as_str(), lib.version.as_str()),
+        ("libfast", "0.3")
+    );
+    assert_eq!(lib.archive.sha256(), sha256_hex(&library));
+    assert_eq!(lib.install_dir, crate::lock::InstallDir::Dynlib);
+    let mount = crate::install::plan_libraries(std::slice::from_ref(&lib.archive), "/usr/lib");
+    assert_eq!(mount.point, "/usr/lib");
+    assert_eq!(mount.files[0].path, "libfast.so");
 }
 
 #[test]
