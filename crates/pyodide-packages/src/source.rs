@@ -9,7 +9,8 @@
 //! Downloads are verified against the sha256 the index or lock file gives
 //! (a file without one is refused), written to a temporary name and renamed
 //! into `<cache>/wheels/<sha256>/<file name>`; a mismatching download leaves
-//! nothing behind.
+//! nothing behind. When the index cannot be reached, verified wheels already
+//! in that cache are used, and an error says what is missing.
 
 use std::collections::{BTreeMap, VecDeque};
 use std::fs;
@@ -58,6 +59,14 @@ pub enum SourceError {
         /// The URL.
         url: String,
         /// What happened (status, connection error, truncated body).
+        detail: String,
+    },
+    /// The index could not be reached at all (offline, refused, timed out).
+    #[error("cannot reach \"{url}\" (offline?): {detail}")]
+    Unreachable {
+        /// The URL.
+        url: String,
+        /// The connection error.
         detail: String,
     },
     /// An index page could not be understood.
@@ -137,6 +146,8 @@ pub enum Origin {
     Index(String),
     /// The lock file's base URL, with the file's URL.
     Lock(String),
+    /// The download cache, used because the index could not be reached.
+    Cache,
 }
 
 /// A verified wheel on the local disk.
@@ -564,12 +575,21 @@ impl<'a> Resolver<'a> {
     ) -> Result<Option<ResolvedWheel>, SourceError> {
         let key = requirement.key();
         let page_url = join_url(&base_dir(index), &format!("{key}/"));
-        let files = match self.index_page(&page_url)? {
-            Some(files) => files,
-            None => {
+        let files = match self.index_page(&page_url) {
+            Ok(Some(files)) => files,
+            Ok(None) => {
                 tried.push(format!("the index has no page \"{page_url}\""));
                 return Ok(None);
             }
+            Err(unreachable @ SourceError::Unreachable { .. }) => {
+                // Offline: a verified wheel already in the cache will do.
+                if let Some(wheel) = self.search_cache(requirement)? {
+                    return Ok(Some(wheel));
+                }
+                tried.push(format!("{unreachable}, and the cache has no fitting wheel"));
+                return Ok(None);
+            }
+            Err(e) => return Err(e),
         };
         let mut candidates = Vec::new();
         for file in &files {
@@ -612,6 +632,52 @@ impl<'a> Resolver<'a> {
         }))
     }
 
+    /// The best wheel for `requirement` among the downloads in the cache
+    /// (`<cache>/wheels/<sha256>/<file>`), each checked against its sha256.
+    fn search_cache(
+        &mut self,
+        requirement: &Requirement,
+    ) -> Result<Option<ResolvedWheel>, SourceError> {
+        let key = requirement.key();
+        let wheels = self.sources.cache_root.join("wheels");
+        let Ok(dirs) = fs::read_dir(&wheels) else {
+            return Ok(None);
+        };
+        let mut candidates = Vec::new();
+        for dir in dirs.flatten() {
+            let sha256 = dir.file_name().to_string_lossy().into_owned();
+            if check_sha256(&sha256).is_none() {
+                continue;
+            }
+            let Ok(files) = fs::read_dir(dir.path()) else {
+                continue;
+            };
+            for file in files.flatten() {
+                let name = file.file_name().to_string_lossy().into_owned();
+                if let Ok(wheel_name) = WheelName::parse(&name)
+                    && wheel_name.project() == key
+                {
+                    candidates.push((wheel_name, file.path(), Some(sha256.clone())));
+                }
+            }
+        }
+        let Some((name, path, sha256)) = self.best(candidates, requirement) else {
+            return Ok(None);
+        };
+        let sha256 = sha256.expect("cache candidates carry their sha256");
+        // A damaged cache entry fails here, naming the file.
+        let wheel = Wheel::open(&path, Some(&sha256))?;
+        (self.progress)(Event::Cached { path: path.clone() });
+        Ok(Some(ResolvedWheel {
+            project: key,
+            version: name.version.clone(),
+            sha256,
+            origin: Origin::Cache,
+            path,
+            wheel,
+        }))
+    }
+
     /// Fetches and parses an index page; `None` for 404.
     fn index_page(&mut self, url: &str) -> Result<Option<Vec<IndexFile>>, SourceError> {
         let http = |detail: String| SourceError::Http {
@@ -626,7 +692,16 @@ impl<'a> Resolver<'a> {
                 "application/vnd.pypi.simple.v1+json, application/vnd.pypi.simple.v1+html;q=0.2, text/html;q=0.1",
             )
             .call()
-            .map_err(|e| http(e.to_string()))?;
+            .map_err(|e| {
+                if is_unreachable(&e) {
+                    SourceError::Unreachable {
+                        url: url.to_owned(),
+                        detail: e.to_string(),
+                    }
+                } else {
+                    http(e.to_string())
+                }
+            })?;
         let status = response.status().as_u16();
         if status == 404 {
             return Ok(None);
@@ -794,6 +869,26 @@ pub fn scan_vendored(dir: &Path) -> Result<BTreeMap<String, VendoredDist>, Sourc
         );
     }
     Ok(out)
+}
+
+/// Whether a ureq error means the host could not be reached at all.
+fn is_unreachable(error: &ureq::Error) -> bool {
+    match error {
+        ureq::Error::HostNotFound | ureq::Error::ConnectionFailed | ureq::Error::Timeout(_) => true,
+        ureq::Error::Io(e) => matches!(
+            e.kind(),
+            io::ErrorKind::ConnectionRefused
+                | io::ErrorKind::ConnectionReset
+                | io::ErrorKind::ConnectionAborted
+                | io::ErrorKind::NotConnected
+                | io::ErrorKind::TimedOut
+                | io::ErrorKind::NetworkUnreachable
+                | io::ErrorKind::HostUnreachable
+                | io::ErrorKind::NetworkDown
+                | io::ErrorKind::AddrNotAvailable
+        ),
+        _ => false,
+    }
 }
 
 /// `base` made to end with `/` (a directory URL).

@@ -208,6 +208,46 @@ fn resolves_a_package_and_its_dependency_from_json_and_html_pages() {
         matches!(events.as_slice(), [Event::Cached { .. }]),
         "{events:?}"
     );
+
+    // Offline (nothing listens on the index's port any more): the cache serves
+    // what it has, and says what it lacks.
+    let closed = TcpListener::bind("127.0.0.1:0").unwrap();
+    let offline_url = format!("http://{}/simple/", closed.local_addr().unwrap());
+    drop(closed);
+    let offline = PackageSources {
+        index_url: Some(offline_url.clone()),
+        cache_root: cache.path().to_owned(),
+        ..PackageSources::default()
+    };
+    let resolution = Resolver::new(&offline, platform(), None, "3.14.2")
+        .resolve(&requirements("alpha"))
+        .unwrap();
+    let got: Vec<(&str, &str, &Origin)> = resolution
+        .wheels
+        .iter()
+        .map(|w| (w.project.as_str(), w.version.as_str(), &w.origin))
+        .collect();
+    assert_eq!(
+        got,
+        [
+            ("alpha", "2.0", &Origin::Cache),
+            ("beta", "1.1", &Origin::Cache)
+        ]
+    );
+    let err = Resolver::new(&offline, platform(), None, "3.14.2")
+        .resolve(&requirements("alpha>=2.5"))
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.starts_with(&format!(
+            "no usable wheel for \"alpha>=2.5\": cannot reach \"{offline_url}alpha/\" (offline?): "
+        )),
+        "{err}"
+    );
+    assert!(
+        err.ends_with(", and the cache has no fitting wheel"),
+        "{err}"
+    );
 }
 
 #[test]
