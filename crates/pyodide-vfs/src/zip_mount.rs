@@ -171,7 +171,10 @@ fn unix_time(year: u16, month: u8, day: u8, hour: u8, minute: u8, second: u8) ->
 fn read_member(archive: &Archive, index: usize, limit: u64) -> Result<Vec<u8>, String> {
     let mut archive = archive.clone();
     let mut file = archive.by_index(index).map_err(|e| e.to_string())?;
-    let mut out = Vec::with_capacity(file.size().min(limit) as usize);
+    // The announced size is only a hint: an archive may lie, so never reserve more than a
+    // modest amount up front; the bytes that really arrive decide.
+    const RESERVE_AT_MOST: u64 = 16 << 20;
+    let mut out = Vec::with_capacity(file.size().min(limit).min(RESERVE_AT_MOST) as usize);
     (&mut file)
         .take(limit.saturating_add(1))
         .read_to_end(&mut out)

@@ -731,3 +731,26 @@ fn zip_union_overlays_several_archives_in_one_directory() {
         "zip entry \"top_a.py\" of \"#2\" refused: the placement names an archive that was not given"
     );
 }
+
+#[test]
+fn a_zip_that_lies_about_a_member_size_opens_as_eio() {
+    let honest = zip(&[ZipItem::Stored("small", b"four")]);
+    let mut bytes = honest.to_vec();
+    // Announce 3 GiB in both the local header and the central directory entry.
+    let announce = 3u32 << 30;
+    for (signature, offset) in [(0x0403_4b50u32, 22), (0x0201_4b50u32, 24)] {
+        let at = bytes
+            .windows(4)
+            .position(|w| w == signature.to_le_bytes())
+            .unwrap();
+        bytes[at + offset..at + offset + 4].copy_from_slice(&announce.to_le_bytes());
+    }
+    let mut v = Vfs::default();
+    v.mount_zip(p("/m"), &ZipSource::new("liar.zip", bytes.into()).unwrap())
+        .unwrap();
+    assert_eq!(
+        v.stat(CWD, p("/m/small"), true).unwrap().size,
+        u64::from(announce)
+    );
+    assert_eq!(read_all(&mut v, "/m/small").unwrap_err(), Errno::EIO);
+}
