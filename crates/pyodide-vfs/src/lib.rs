@@ -66,8 +66,9 @@
 //! named by path, so moving them on the host side is not tracked; this crate is Unix-only.
 //!
 //! Tests: unit tests beside the code; POSIX rule tests in `tests/posix.rs`; mounts in
-//! `tests/mounts.rs`; property tests (a model-based comparison and a host-mount escape
-//! property) in `tests/model.rs` and `tests/escape.rs`.
+//! `tests/mounts.rs`; property tests (a model-based comparison, a host-mount escape
+//! property and a zip-entry escape property) in `tests/model.rs`, `tests/escape.rs` and
+//! `tests/zip_escape.rs`.
 
 mod entropy;
 mod errno;
