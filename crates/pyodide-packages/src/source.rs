@@ -246,6 +246,8 @@ pub struct IndexFile {
     pub sha256: Option<String>,
     /// Whether the file is yanked.
     pub yanked: bool,
+    /// The `Requires-Python` the index gives, if any (e.g. `>=3.9`).
+    pub requires_python: Option<String>,
 }
 
 /// Turns requirements into wheels using [`PackageSources`].
@@ -597,6 +599,15 @@ impl<'a> Resolver<'a> {
                 continue;
             };
             if name.project() != key || file.yanked {
+                continue;
+            }
+            // Files that declare they need another Python are left out (an
+            // unparsable declaration does not exclude a file).
+            let python = Version::parse(&self.env.python_full_version);
+            if let (Some(declared), Ok(python)) = (&file.requires_python, python)
+                && let Ok(allowed) = crate::version::SpecifierSet::parse(declared)
+                && !allowed.contains(&python)
+            {
                 continue;
             }
             candidates.push((name, file.url.clone(), file.sha256.clone()));
@@ -1026,11 +1037,16 @@ pub fn parse_index_json(body: &str, page_url: &str) -> Result<Vec<IndexFile>, St
             Some(serde_json::Value::String(_)) => true,
             _ => false,
         };
+        let requires_python = file
+            .get("requires-python")
+            .and_then(|v| v.as_str())
+            .map(str::to_owned);
         out.push(IndexFile {
             filename,
             url,
             sha256,
             yanked,
+            requires_python,
         });
     }
     Ok(out)
@@ -1112,6 +1128,7 @@ pub fn parse_index_html(body: &str, page_url: &str) -> Result<Vec<IndexFile>, St
             url,
             sha256,
             yanked: tag.to_ascii_lowercase().contains("data-yanked"),
+            requires_python: attribute(tag, "data-requires-python"),
         });
     }
     Ok(out)

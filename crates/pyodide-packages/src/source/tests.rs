@@ -99,6 +99,8 @@ fn index() -> Index {
             {"filename": "alpha-3.0-cp314-cp314-manylinux_2_17_x86_64.whl", "url": "/files/alpha-3.0.whl",
              "hashes": {"sha256": sha256_hex(&alpha2)}},
             {"filename": "alpha-3.0.tar.gz", "url": "/files/alpha-3.0.tar.gz", "hashes": {}},
+            {"filename": "alpha-4.0-py3-none-any.whl", "url": "/files/alpha-4.0-py3-none-any.whl",
+             "hashes": {"sha256": sha256_hex(&alpha2)}, "requires-python": ">=3.99"},
         ]
     });
     routes.insert(
@@ -109,8 +111,10 @@ fn index() -> Index {
         "<!DOCTYPE html><html><body>\n\
          <a href=\"../../files/beta-0.9-py3-none-any.whl#sha256={}\">beta-0.9-py3-none-any.whl</a><br/>\n\
          <a href=\"../../files/beta-1.1-py3-none-any.whl#sha256={}\" data-requires-python=\"&gt;=3.8\">beta-1.1-py3-none-any.whl</a>\n\
+         <a href=\"../../files/beta-7.0-py3-none-any.whl#sha256={}\" data-requires-python=\"&lt;3.0\">beta-7.0-py3-none-any.whl</a>\n\
          </body></html>",
         sha256_hex(&beta09),
+        sha256_hex(&beta),
         sha256_hex(&beta)
     );
     routes.insert("/simple/beta/".to_owned(), (HTML, beta_page.into_bytes()));
@@ -492,6 +496,7 @@ fn urls_join_and_pages_parse() {
     assert_eq!(files[0].sha256.as_deref(), Some("ab"));
     assert!(files[0].yanked);
     assert_eq!(files[1].filename, "y+1-1-py3-none-any.whl");
+    assert_eq!(files[0].requires_python, None);
     assert!(!files[1].yanked);
     let err = parse_index_json("{\"files\": [{\"url\": \"x\"}]}", page).unwrap_err();
     assert_eq!(err, "files[0] has no string \"filename\"");
