@@ -147,6 +147,25 @@ pub enum MountError {
         /// What is wrong with it.
         reason: &'static str,
     },
+    /// The zip archive could not be parsed (no central directory, truncated, duplicate
+    /// names, unsupported compression).
+    #[error("cannot read zip archive \"{archive}\": {detail}")]
+    ZipRead {
+        /// The archive's name as given to [`crate::ZipSource::new`].
+        archive: String,
+        /// What is wrong with it.
+        detail: String,
+    },
+    /// A zip entry was refused (escaping path, conflicting entry, missing member).
+    #[error("zip entry \"{entry}\" of \"{archive}\" refused: {reason}")]
+    ZipEntry {
+        /// The archive's name as given to [`crate::ZipSource::new`].
+        archive: String,
+        /// The entry's path as written in the archive (or as placed, for a union mount).
+        entry: String,
+        /// What is wrong with it.
+        reason: &'static str,
+    },
     /// The host directory could not be opened.
     #[error("cannot open host directory \"{}\"", path.display())]
     HostDir {

@@ -1,4 +1,4 @@
-//! `pyodide-vfs`: the guest's file system — an in-memory POSIX tree, read-only tar mounts,
+//! `pyodide-vfs`: the guest's file system — an in-memory POSIX tree, read-only tar and zip mounts,
 //! `cap-std` host-directory mounts, devices, stdio, and the one descriptor table.
 //!
 //! **Owns:** nodes (directories, regular files, symlinks, character devices) with inode
@@ -32,6 +32,12 @@
 //!   contents are ranges of one `Arc<[u8]>`: opening or reading never copies the archive, and a
 //!   read costs O(length read). Entries with absolute paths, `..`, or symlinks leaving the mount
 //!   are refused at mount time with a [`MountError`] naming the entry.
+//! * **Zip mounts** ([`Vfs::mount_zip`], [`Vfs::mount_zip_union`]) read the central directory
+//!   once ([`ZipSource`]); members are unpacked into memory on first open (CRC-32 checked, a
+//!   corrupt member opens as `EIO`) and kept, never written to the host; `stat` needs no
+//!   unpacking. A union mount places members of several archives in one tree (wheels sharing
+//!   `site-packages`). Entry paths are checked as for tar, plus backslashes, drive letters and
+//!   duplicate names.
 //! * **Host mounts** ([`Vfs::mount_host`]) go through `cap_std::fs::Dir`; ambient authority is
 //!   used only in [`open_host_dir`]. Only relative paths of already-resolved components reach
 //!   the `Dir`: the VFS reads host symlinks itself and resolves them in guest space, so the OS
@@ -60,8 +66,9 @@
 //! named by path, so moving them on the host side is not tracked; this crate is Unix-only.
 //!
 //! Tests: unit tests beside the code; POSIX rule tests in `tests/posix.rs`; mounts in
-//! `tests/mounts.rs`; property tests (a model-based comparison and a host-mount escape
-//! property) in `tests/model.rs` and `tests/escape.rs`.
+//! `tests/mounts.rs`; property tests (a model-based comparison, a host-mount escape
+//! property and a zip-entry escape property) in `tests/model.rs`, `tests/escape.rs` and
+//! `tests/zip_escape.rs`.
 
 mod entropy;
 mod errno;
@@ -76,6 +83,7 @@ mod stdio;
 mod tar_mount;
 mod time;
 mod vfs;
+mod zip_mount;
 
 pub use entropy::{EntropySource, OsEntropy};
 pub use errno::{Errno, MountError};
@@ -90,3 +98,4 @@ pub use stat::{
 pub use stdio::{InputCallback, InputSource, OutputCallback, OutputSink, SharedBuffer};
 pub use time::{Clock, ManualClock, SetTime, SystemClock, Timespec};
 pub use vfs::{Dirfd, Fd, MAX_FDS, MAX_FILE_SIZE, MAX_SYMLINKS, MountAccess, Vfs, VfsBuilder};
+pub use zip_mount::{ZipPlacement, ZipSource};

@@ -5,7 +5,7 @@
 //! readable.
 
 use std::collections::{BTreeMap, HashMap};
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 use crate::time::Timespec;
 
@@ -46,7 +46,8 @@ impl Device {
     }
 }
 
-/// File contents: owned bytes, or a slice of a shared archive (read-only mounts).
+/// File contents: owned bytes, a slice of a shared archive, or an archive member unpacked
+/// into memory on first use (read-only mounts).
 #[derive(Debug, Clone)]
 pub(crate) enum FileData {
     Owned(Vec<u8>),
@@ -55,25 +56,97 @@ pub(crate) enum FileData {
         start: usize,
         len: usize,
     },
+    Lazy(Arc<LazyFile>),
+}
+
+/// How a [`LazyFile`] produces its bytes (decompressing an archive member); an error is a
+/// message for the host, the guest sees `EIO`.
+pub(crate) type Loader = Box<dyn Fn() -> Result<Vec<u8>, String> + Send + Sync>;
+
+/// Contents produced once, on first open, and kept. The size is known up front so `stat`
+/// does not unpack anything.
+pub(crate) struct LazyFile {
+    size: usize,
+    load: Loader,
+    data: OnceLock<Result<Arc<[u8]>, String>>,
+}
+
+impl std::fmt::Debug for LazyFile {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("LazyFile")
+            .field("size", &self.size)
+            .field("loaded", &self.data.get().is_some())
+            .finish()
+    }
+}
+
+impl LazyFile {
+    pub(crate) fn new(size: usize, load: Loader) -> LazyFile {
+        LazyFile {
+            size,
+            load,
+            data: OnceLock::new(),
+        }
+    }
+
+    /// The contents, produced on the first call; an error (including a length other than the
+    /// announced size) is remembered and returned again.
+    pub(crate) fn get(&self) -> Result<&[u8], &str> {
+        let result = self.data.get_or_init(|| {
+            let bytes = (self.load)()?;
+            if bytes.len() != self.size {
+                return Err(format!(
+                    "unpacked {} bytes, the archive announced {}",
+                    bytes.len(),
+                    self.size
+                ));
+            }
+            Ok(bytes.into())
+        });
+        match result {
+            Ok(bytes) => Ok(bytes),
+            Err(e) => Err(e),
+        }
+    }
 }
 
 impl FileData {
+    /// The contents; a lazy file that cannot be produced reads as empty (open checks
+    /// [`FileData::load`] first, so readers never see that).
     pub(crate) fn as_slice(&self) -> &[u8] {
         match self {
             FileData::Owned(v) => v,
             FileData::Archive { bytes, start, len } => &bytes[*start..*start + *len],
+            FileData::Lazy(lazy) => lazy.get().unwrap_or(&[]),
+        }
+    }
+
+    /// The length, without producing a lazy file's contents.
+    pub(crate) fn len(&self) -> usize {
+        match self {
+            FileData::Owned(v) => v.len(),
+            FileData::Archive { len, .. } => *len,
+            FileData::Lazy(lazy) => lazy.size,
+        }
+    }
+
+    /// Produces a lazy file's contents now (`Err` names the problem); others are always ready.
+    pub(crate) fn load(&self) -> Result<(), String> {
+        match self {
+            FileData::Lazy(lazy) => lazy.get().map(|_| ()).map_err(str::to_owned),
+            _ => Ok(()),
         }
     }
 
     /// Mutable access, copying archive bytes out first (only writable mounts call this, and
     /// they never hold archive data, so the copy does not happen in practice).
     pub(crate) fn make_mut(&mut self) -> &mut Vec<u8> {
-        if let FileData::Archive { .. } = self {
+        if !matches!(self, FileData::Owned(_)) {
             *self = FileData::Owned(self.as_slice().to_vec());
         }
         match self {
             FileData::Owned(v) => v,
-            FileData::Archive { .. } => unreachable!("converted to owned above"),
+            _ => unreachable!("converted to owned above"),
         }
     }
 }

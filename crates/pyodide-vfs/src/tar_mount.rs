@@ -7,10 +7,14 @@
 use std::sync::Arc;
 
 use crate::errno::MountError;
+use crate::memfs::FileData;
 
 /// One validated entry, its path split into components relative to the mount root.
 #[derive(Debug)]
 pub(crate) struct TarItem {
+    /// The archive the entry came from, for errors: `None` for a tar mount (whose errors
+    /// name only the entry), the zip's name for zip mounts.
+    pub(crate) archive: Option<std::sync::Arc<str>>,
     pub(crate) components: Vec<Vec<u8>>,
     pub(crate) kind: TarKind,
     pub(crate) perm: u32,
@@ -19,17 +23,14 @@ pub(crate) struct TarItem {
 
 #[derive(Debug)]
 pub(crate) enum TarKind {
-    File {
-        start: usize,
-        len: usize,
-    },
+    File(FileData),
     Dir,
     Symlink(Vec<u8>),
     /// A hard link to an earlier entry (components relative to the mount root).
     HardLink(Vec<Vec<u8>>),
 }
 
-fn refuse(path: &[u8], reason: &'static str) -> MountError {
+pub(crate) fn refuse(path: &[u8], reason: &'static str) -> MountError {
     MountError::TarEntry {
         entry: String::from_utf8_lossy(path).into_owned(),
         reason,
@@ -37,7 +38,7 @@ fn refuse(path: &[u8], reason: &'static str) -> MountError {
 }
 
 /// Split an entry path, refusing absolute paths and `..`; `.` components are dropped.
-fn split_entry_path(path: &[u8]) -> Result<Vec<Vec<u8>>, MountError> {
+pub(crate) fn split_entry_path(path: &[u8]) -> Result<Vec<Vec<u8>>, MountError> {
     if path.first() == Some(&b'/') {
         return Err(refuse(path, "absolute path"));
     }
@@ -54,7 +55,11 @@ fn split_entry_path(path: &[u8]) -> Result<Vec<Vec<u8>>, MountError> {
 }
 
 /// Check that a symlink at `link` (components) with `target` stays inside the mount.
-fn check_symlink(entry: &[u8], link: &[Vec<u8>], target: &[u8]) -> Result<(), MountError> {
+pub(crate) fn check_symlink(
+    entry: &[u8],
+    link: &[Vec<u8>],
+    target: &[u8],
+) -> Result<(), MountError> {
     if target.is_empty() {
         return Err(refuse(entry, "empty symlink target"));
     }
@@ -102,7 +107,11 @@ pub(crate) fn index(archive: &Arc<[u8]>, mount_point: &str) -> Result<Vec<TarIte
             if start.checked_add(len).is_none_or(|end| end > archive.len()) {
                 return Err(refuse(&path, "file data runs past the end of the archive"));
             }
-            TarKind::File { start, len }
+            TarKind::File(FileData::Archive {
+                bytes: archive.clone(),
+                start,
+                len,
+            })
         } else if ty.is_symlink() {
             let target = entry
                 .link_name_bytes()
@@ -126,6 +135,7 @@ pub(crate) fn index(archive: &Arc<[u8]>, mount_point: &str) -> Result<Vec<TarIte
             return Err(refuse(&path, "empty path"));
         }
         items.push(TarItem {
+            archive: None,
             components,
             kind,
             perm,

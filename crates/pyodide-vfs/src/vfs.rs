@@ -20,6 +20,7 @@ use crate::stat::{DirEntry, FileKind, Stat, StatFs};
 use crate::stdio::{InputSource, OutputSink};
 use crate::tar_mount::{self, TarKind};
 use crate::time::{Clock, SetTime, SystemClock, Timespec};
+use crate::zip_mount::{self, ZipPlacement, ZipSource};
 
 /// Most descriptors open at once (reference §5.3).
 pub const MAX_FDS: u32 = 4096;
@@ -405,7 +406,7 @@ impl Vfs {
     fn mem_stat(&self, ino: Ino) -> Stat {
         let node = self.nodes.get(ino);
         let (size, rdev) = match &node.kind {
-            NodeKind::File(data) => (data.as_slice().len() as u64, 0),
+            NodeKind::File(data) => (data.len() as u64, 0),
             NodeKind::Dir(_) => (4096, 0),
             NodeKind::Symlink(target) => (target.len() as u64, 0),
             NodeKind::Device(d) => (0, d.rdev()),
@@ -1132,6 +1133,11 @@ impl Vfs {
                 if truncate && matches!(target, Target::MemFile(_)) {
                     self.truncate_mem(ino, 0);
                 }
+                if let NodeKind::File(data) = &self.nodes.get(ino).kind {
+                    // An archive member that cannot be unpacked (corrupt data, wrong CRC)
+                    // fails here, once, rather than reading as an empty file.
+                    data.load().map_err(|_| Errno::EIO)?;
+                }
                 self.nodes.open_ref(ino);
                 target
             }
@@ -1336,7 +1342,7 @@ impl Vfs {
     pub fn seek(&mut self, fd: Fd, offset: i64, whence: Whence) -> Result<u64, Errno> {
         let size = match &self.desc(fd)?.target {
             Target::MemFile(ino) => match &self.nodes.get(*ino).kind {
-                NodeKind::File(d) => d.as_slice().len() as u64,
+                NodeKind::File(d) => d.len() as u64,
                 _ => 0,
             },
             Target::HostFile { file, .. } => file.metadata().map_err(host::io)?.len(),
@@ -2054,6 +2060,46 @@ impl Vfs {
         archive: Arc<[u8]>,
     ) -> Result<(), MountError> {
         let items = tar_mount::index(&archive, &point.to_string())?;
+        self.mount_items(point, items)
+    }
+
+    /// Mount a zip archive read-only at `point` (created if missing; must be empty): every
+    /// entry at its own path. Members are unpacked into memory when first opened (checking
+    /// their CRC-32), never onto the host; `stat` needs no unpacking. Entries with absolute
+    /// paths, `..`, backslashes, duplicate names or symlinks leaving the mount are refused
+    /// with a [`MountError::ZipEntry`] naming the archive and entry.
+    pub fn mount_zip(
+        &mut self,
+        point: GuestPath<'_>,
+        archive: &ZipSource,
+    ) -> Result<(), MountError> {
+        let items = zip_mount::index_all(archive)?;
+        self.mount_items(point, items)
+    }
+
+    /// Mount files of several zip archives as one read-only directory tree at `point`
+    /// (created if missing; must be empty): each [`ZipPlacement`] puts one member of one
+    /// archive at a path relative to `point`. Directories are created as needed, so many
+    /// archives can share a directory (several wheels in one `site-packages`). A later
+    /// placement of a regular file replaces an earlier one at the same path; a file where a
+    /// directory is (or the reverse) is refused. Members are unpacked as in
+    /// [`Vfs::mount_zip`], and the same paths are refused.
+    pub fn mount_zip_union(
+        &mut self,
+        point: GuestPath<'_>,
+        archives: &[ZipSource],
+        placements: &[ZipPlacement],
+    ) -> Result<(), MountError> {
+        let items = zip_mount::index_placements(archives, placements)?;
+        self.mount_items(point, items)
+    }
+
+    /// Build read-only nodes for validated archive items below a fresh mount at `point`.
+    fn mount_items(
+        &mut self,
+        point: GuestPath<'_>,
+        items: Vec<tar_mount::TarItem>,
+    ) -> Result<(), MountError> {
         let root = self.mount_point(point)?;
         let mount = self.mounts.len();
         self.mounts.push(Mount {
@@ -2073,10 +2119,18 @@ impl Vfs {
                     .collect::<Vec<_>>()
                     .join("/")
             };
-            let conflict = || MountError::TarEntry {
-                entry: entry_name(),
-                reason: "conflicts with an earlier entry",
+            let refuse = |reason: &'static str| match &item.archive {
+                None => MountError::TarEntry {
+                    entry: entry_name(),
+                    reason,
+                },
+                Some(archive) => MountError::ZipEntry {
+                    archive: archive.to_string(),
+                    entry: entry_name(),
+                    reason,
+                },
             };
+            let conflict = || refuse("conflicts with an earlier entry");
             let (name, parents) = item.components.split_last().expect("non-empty entry path");
             let mut dir = root;
             for c in parents {
@@ -2113,11 +2167,7 @@ impl Vfs {
                     }
                     NodeKind::Dir(Default::default())
                 }
-                TarKind::File { start, len } => NodeKind::File(FileData::Archive {
-                    bytes: archive.clone(),
-                    start,
-                    len,
-                }),
+                TarKind::File(data) => NodeKind::File(data),
                 TarKind::Symlink(target) => NodeKind::Symlink(target.into()),
                 TarKind::HardLink(target) => {
                     let mut ino = root;
@@ -2127,18 +2177,12 @@ impl Vfs {
                             .get(ino)
                             .dir_entries()
                             .and_then(|e| e.get(&c[..]).copied())
-                            .ok_or_else(|| MountError::TarEntry {
-                                entry: entry_name(),
-                                reason: "hard link to a missing entry",
-                            })?;
+                            .ok_or_else(|| refuse("hard link to a missing entry"))?;
                     }
                     match &self.nodes.get(ino).kind {
                         NodeKind::File(data) => NodeKind::File(data.clone()),
                         _ => {
-                            return Err(MountError::TarEntry {
-                                entry: entry_name(),
-                                reason: "hard link to a non-file",
-                            });
+                            return Err(refuse("hard link to a non-file"));
                         }
                     }
                 }

@@ -4,7 +4,7 @@ use std::sync::Arc;
 
 use pyodide_vfs::{
     AccessCheck, Dirfd, Errno, FileKind, GuestPath, MountAccess, MountError, OpenFlags, SetTime,
-    StatFs, Vfs, Whence, open_host_dir,
+    StatFs, Vfs, Whence, ZipPlacement, ZipSource, open_host_dir,
 };
 
 const CWD: Dirfd = Dirfd::Cwd;
@@ -397,4 +397,360 @@ fn host_dir_errors_name_the_path() {
         err.to_string(),
         "cannot open host directory \"/definitely/not/here\""
     );
+}
+
+// ---------------------------------------------------------------------------------------------
+// Zip mounts
+
+enum ZipItem<'a> {
+    Stored(&'a str, &'a [u8]),
+    Deflated(&'a str, &'a [u8]),
+    Dir(&'a str),
+    Symlink(&'a str, &'a str),
+}
+
+/// Build a zip with the `zip` crate's writer (it writes names as given, so bad names can be
+/// produced).
+fn zip(items: &[ZipItem<'_>]) -> Arc<[u8]> {
+    use std::io::Write;
+    use zip::write::SimpleFileOptions;
+    let mut w = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+    let stored = SimpleFileOptions::default()
+        .compression_method(zip::CompressionMethod::Stored)
+        .last_modified_time(zip::DateTime::from_date_and_time(2024, 2, 29, 12, 30, 14).unwrap())
+        .unix_permissions(0o644);
+    let deflated = stored.compression_method(zip::CompressionMethod::Deflated);
+    for item in items {
+        match item {
+            ZipItem::Stored(name, data) => {
+                w.start_file(*name, stored).unwrap();
+                w.write_all(data).unwrap();
+            }
+            ZipItem::Deflated(name, data) => {
+                w.start_file(*name, deflated).unwrap();
+                w.write_all(data).unwrap();
+            }
+            ZipItem::Dir(name) => w.add_directory(*name, stored).unwrap(),
+            ZipItem::Symlink(name, target) => w.add_symlink(*name, *target, stored).unwrap(),
+        }
+    }
+    w.finish().unwrap().into_inner().into()
+}
+
+fn zip_source(name: &str, items: &[ZipItem<'_>]) -> ZipSource {
+    ZipSource::new(name, zip(items)).unwrap()
+}
+
+/// Replaces the first `count` occurrences of `from` by `to` (same length) in an archive.
+fn patch(bytes: &[u8], from: &[u8], to: &[u8], count: usize) -> Arc<[u8]> {
+    assert_eq!(from.len(), to.len());
+    let mut out = bytes.to_vec();
+    let mut done = 0;
+    let mut i = 0;
+    while done < count && i + from.len() <= out.len() {
+        if &out[i..i + from.len()] == from {
+            out[i..i + from.len()].copy_from_slice(to);
+            done += 1;
+            i += from.len();
+        } else {
+            i += 1;
+        }
+    }
+    assert_eq!(done, count, "pattern found {done} times");
+    out.into()
+}
+
+#[test]
+fn zip_mount_serves_members_read_only_without_unpacking_on_stat() {
+    let text = b"print('hello from a zip')\n".repeat(50);
+    let source = zip_source(
+        "pkg-1.0-py3-none-any.whl",
+        &[
+            ZipItem::Dir("pkg/"),
+            ZipItem::Deflated("pkg/__init__.py", &text),
+            ZipItem::Stored("pkg/data.bin", b"\x00\x01\x02"),
+            ZipItem::Deflated("pkg-1.0.dist-info/METADATA", b"Name: pkg\nVersion: 1.0\n"),
+            ZipItem::Symlink("pkg/alias.py", "__init__.py"),
+        ],
+    );
+    let mut v = Vfs::default();
+    v.mount_zip(p("/site"), &source).unwrap();
+    let st = v.stat(CWD, p("/site/pkg/__init__.py"), true).unwrap();
+    assert_eq!(st.kind, FileKind::Regular);
+    assert_eq!(st.size, text.len() as u64);
+    assert_eq!(st.mtime.sec, 1_709_209_814);
+    assert_eq!(st.perm & 0o777, 0o644);
+    assert_eq!(
+        v.stat(CWD, p("/site/pkg"), true).unwrap().kind,
+        FileKind::Directory
+    );
+    assert_eq!(read_all(&mut v, "/site/pkg/__init__.py").unwrap(), text);
+    assert_eq!(
+        read_all(&mut v, "/site/pkg/data.bin").unwrap(),
+        b"\x00\x01\x02"
+    );
+    assert_eq!(read_all(&mut v, "/site/pkg/alias.py").unwrap(), text);
+    assert_eq!(
+        v.readlink(CWD, p("/site/pkg/alias.py")).unwrap(),
+        b"__init__.py"
+    );
+    assert_eq!(
+        read_all(&mut v, "/site/pkg-1.0.dist-info/METADATA").unwrap(),
+        b"Name: pkg\nVersion: 1.0\n"
+    );
+    // Read-only.
+    let err = v
+        .open(CWD, p("/site/pkg/__init__.py"), OpenFlags::WRONLY, 0)
+        .unwrap_err();
+    assert_eq!(err, Errno::EROFS);
+    let err = v
+        .open(
+            CWD,
+            p("/site/new.py"),
+            OpenFlags::CREAT | OpenFlags::WRONLY,
+            0o644,
+        )
+        .unwrap_err();
+    assert_eq!(err, Errno::EROFS);
+    assert_eq!(v.unlink(CWD, p("/site/pkg/data.bin")), Err(Errno::EROFS));
+    // Listing.
+    let fd = v
+        .open(
+            CWD,
+            p("/site/pkg"),
+            OpenFlags::RDONLY | OpenFlags::DIRECTORY,
+            0,
+        )
+        .unwrap();
+    let mut names: Vec<Vec<u8>> = v
+        .getdents(fd, 64)
+        .unwrap()
+        .into_iter()
+        .map(|e| e.name)
+        .collect();
+    names.sort();
+    assert_eq!(
+        names,
+        [&b"."[..], b"..", b"__init__.py", b"alias.py", b"data.bin"]
+    );
+}
+
+#[test]
+fn zip_mount_refuses_escaping_and_ambiguous_entries() {
+    let cases: Vec<(Arc<[u8]>, &str)> = vec![
+        (
+            zip(&[ZipItem::Stored("../evil.py", b"x")]),
+            "zip entry \"../evil.py\" of \"w.whl\" refused: path contains \"..\"",
+        ),
+        (
+            zip(&[ZipItem::Stored("/etc/evil", b"x")]),
+            "zip entry \"/etc/evil\" of \"w.whl\" refused: absolute path",
+        ),
+        (
+            zip(&[ZipItem::Stored("pkg\\..\\..\\evil", b"x")]),
+            "zip entry \"pkg\\..\\..\\evil\" of \"w.whl\" refused: path contains a backslash",
+        ),
+        (
+            zip(&[ZipItem::Stored("C:/evil", b"x")]),
+            "zip entry \"C:/evil\" of \"w.whl\" refused: path starts with a drive letter",
+        ),
+        (
+            zip(&[ZipItem::Symlink("pkg/l", "../../etc/passwd")]),
+            "zip entry \"pkg/l\" of \"w.whl\" refused: symlink target escapes the mount",
+        ),
+        (
+            zip(&[ZipItem::Symlink("l", "/etc/passwd")]),
+            "zip entry \"l\" of \"w.whl\" refused: symlink target is absolute",
+        ),
+        (
+            zip(&[ZipItem::Stored("a", b"x"), ZipItem::Stored("a/b", b"y")]),
+            "zip entry \"a/b\" of \"w.whl\" refused: conflicts with an earlier entry",
+        ),
+    ];
+    for (bytes, msg) in cases {
+        let mut v = Vfs::default();
+        let err = ZipSource::new("w.whl", bytes)
+            .and_then(|source| v.mount_zip(p("/m"), &source))
+            .unwrap_err();
+        assert!(matches!(err, MountError::ZipEntry { .. }), "{err}");
+        assert_eq!(err.to_string(), msg);
+        // Nothing of a refused archive is visible.
+        assert_eq!(
+            v.stat(CWD, p("/m/evil.py"), true).unwrap_err(),
+            Errno::ENOENT
+        );
+    }
+    // Two entries with one name: which would be served is ambiguous.
+    let twice = patch(
+        &zip(&[ZipItem::Stored("a.py", b"1"), ZipItem::Stored("b.py", b"2")]),
+        b"b.py",
+        b"a.py",
+        2,
+    );
+    let err = ZipSource::new("w.whl", twice).unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "cannot read zip archive \"w.whl\": it has duplicate entry names"
+    );
+    let err = ZipSource::new("junk.whl", Arc::from(&b"not a zip archive"[..])).unwrap_err();
+    assert!(matches!(err, MountError::ZipRead { .. }), "{err}");
+    assert!(
+        err.to_string()
+            .starts_with("cannot read zip archive \"junk.whl\": "),
+        "{err}"
+    );
+}
+
+#[test]
+fn corrupt_zip_members_fail_to_open_with_eio() {
+    let payload = b"0123456789abcdef".repeat(64);
+    let good = zip(&[
+        ZipItem::Stored("ok.txt", b"fine"),
+        ZipItem::Stored("bad.txt", &payload),
+    ]);
+    // Flip stored bytes of one member: the central directory is intact, the CRC is not.
+    let bad = patch(&good, b"0123456789abcdef", b"0123456789abcdeX", 1);
+    let mut v = Vfs::default();
+    v.mount_zip(p("/m"), &ZipSource::new("c.zip", bad).unwrap())
+        .unwrap();
+    assert_eq!(read_all(&mut v, "/m/ok.txt").unwrap(), b"fine");
+    assert_eq!(
+        v.stat(CWD, p("/m/bad.txt"), true).unwrap().size,
+        payload.len() as u64
+    );
+    assert_eq!(read_all(&mut v, "/m/bad.txt").unwrap_err(), Errno::EIO);
+    // The failure is remembered, not retried into success.
+    assert_eq!(read_all(&mut v, "/m/bad.txt").unwrap_err(), Errno::EIO);
+}
+
+#[test]
+fn zip_union_overlays_several_archives_in_one_directory() {
+    let a = zip_source(
+        "a-1.0-py3-none-any.whl",
+        &[
+            ZipItem::Deflated("a/__init__.py", b"A = 1\n"),
+            ZipItem::Deflated("ns/a_part.py", b"part of ns from a\n"),
+            ZipItem::Deflated("a-1.0.data/scripts/a-tool", b"#!python\n"),
+            ZipItem::Deflated("top_a.py", b"top a\n"),
+        ],
+    );
+    let b = zip_source(
+        "b-2.0-py3-none-any.whl",
+        &[
+            ZipItem::Deflated("b/__init__.py", b"B = 2\n"),
+            ZipItem::Deflated("ns/b_part.py", b"part of ns from b\n"),
+            ZipItem::Deflated("top_a.py", b"top from b\n"),
+        ],
+    );
+    let place = |archive: usize, entry: &str, path: &str| ZipPlacement {
+        archive,
+        entry: entry.to_owned(),
+        path: path.to_owned(),
+    };
+    let placements = [
+        place(0, "a/__init__.py", "a/__init__.py"),
+        place(0, "ns/a_part.py", "ns/a_part.py"),
+        place(0, "a-1.0.data/scripts/a-tool", "bin/a-tool"),
+        place(0, "top_a.py", "top_a.py"),
+        place(1, "b/__init__.py", "b/__init__.py"),
+        place(1, "ns/b_part.py", "ns/b_part.py"),
+        place(1, "top_a.py", "top_a.py"),
+    ];
+    let mut v = Vfs::default();
+    v.mount_zip_union(
+        p("/lib/site-packages"),
+        &[a.clone(), b.clone()],
+        &placements,
+    )
+    .unwrap();
+    assert_eq!(
+        read_all(&mut v, "/lib/site-packages/a/__init__.py").unwrap(),
+        b"A = 1\n"
+    );
+    assert_eq!(
+        read_all(&mut v, "/lib/site-packages/b/__init__.py").unwrap(),
+        b"B = 2\n"
+    );
+    assert_eq!(
+        read_all(&mut v, "/lib/site-packages/ns/a_part.py").unwrap(),
+        b"part of ns from a\n"
+    );
+    assert_eq!(
+        read_all(&mut v, "/lib/site-packages/ns/b_part.py").unwrap(),
+        b"part of ns from b\n"
+    );
+    assert_eq!(
+        read_all(&mut v, "/lib/site-packages/bin/a-tool").unwrap(),
+        b"#!python\n"
+    );
+    // A later file replaces an earlier one at the same path.
+    assert_eq!(
+        read_all(&mut v, "/lib/site-packages/top_a.py").unwrap(),
+        b"top from b\n"
+    );
+    // Members that were not placed are not there.
+    assert_eq!(
+        v.stat(CWD, p("/lib/site-packages/a-1.0.data"), true)
+            .unwrap_err(),
+        Errno::ENOENT
+    );
+    assert_eq!(
+        v.open(
+            CWD,
+            p("/lib/site-packages/c.py"),
+            OpenFlags::CREAT | OpenFlags::WRONLY,
+            0o644
+        )
+        .unwrap_err(),
+        Errno::EROFS
+    );
+
+    let refuse = |placements: &[ZipPlacement]| {
+        let mut v = Vfs::default();
+        v.mount_zip_union(p("/m"), &[a.clone(), b.clone()], placements)
+            .unwrap_err()
+            .to_string()
+    };
+    assert_eq!(
+        refuse(&[place(1, "missing.py", "missing.py")]),
+        "zip entry \"missing.py\" of \"b-2.0-py3-none-any.whl\" refused: no such member"
+    );
+    assert_eq!(
+        refuse(&[place(0, "top_a.py", "../escape.py")]),
+        "zip entry \"../escape.py\" of \"a-1.0-py3-none-any.whl\" refused: path contains \"..\""
+    );
+    assert_eq!(
+        refuse(&[
+            place(0, "top_a.py", "x"),
+            place(1, "b/__init__.py", "x/y.py")
+        ]),
+        "zip entry \"x/y.py\" of \"b-2.0-py3-none-any.whl\" refused: conflicts with an earlier entry"
+    );
+    assert_eq!(
+        refuse(&[place(2, "top_a.py", "x")]),
+        "zip entry \"top_a.py\" of \"#2\" refused: the placement names an archive that was not given"
+    );
+}
+
+#[test]
+fn a_zip_that_lies_about_a_member_size_opens_as_eio() {
+    let honest = zip(&[ZipItem::Stored("small", b"four")]);
+    let mut bytes = honest.to_vec();
+    // Announce 3 GiB in both the local header and the central directory entry.
+    let announce = 3u32 << 30;
+    for (signature, offset) in [(0x0403_4b50u32, 22), (0x0201_4b50u32, 24)] {
+        let at = bytes
+            .windows(4)
+            .position(|w| w == signature.to_le_bytes())
+            .unwrap();
+        bytes[at + offset..at + offset + 4].copy_from_slice(&announce.to_le_bytes());
+    }
+    let mut v = Vfs::default();
+    v.mount_zip(p("/m"), &ZipSource::new("liar.zip", bytes.into()).unwrap())
+        .unwrap();
+    assert_eq!(
+        v.stat(CWD, p("/m/small"), true).unwrap().size,
+        u64::from(announce)
+    );
+    assert_eq!(read_all(&mut v, "/m/small").unwrap_err(), Errno::EIO);
 }
