@@ -10,7 +10,7 @@ use pyodide_vfs::{Dirfd, GuestPath, InputSource, MountAccess, OsEntropy, OutputS
 use wasmtime::{Store, TypedFunc};
 
 use crate::runtime::{HostState, Runtime, ctx_of};
-use crate::{Error, LoadOptions, LoadedLibrary};
+use crate::{Error, LoadOptions, LoadedLibrary, PYTHON_MODULES_GUEST_DIR, Packages};
 
 const DRIVER: &str = include_str!("driver.py");
 /// The file name of the driver's code: `<exec>`, as Pyodide's `runPython`
@@ -54,6 +54,9 @@ pub struct InterpreterConfig {
     /// 1 MiB window and the default 128 MiB wasm stack it raises
     /// `RecursionError` long before the wasm stack runs out.
     pub c_stack_window: u32,
+    /// Packages installed before Python starts (wheels in site-packages,
+    /// shared libraries in `/usr/lib`, `python_modules/` on `sys.path`).
+    pub packages: Packages,
 }
 
 impl Default for InterpreterConfig {
@@ -67,6 +70,7 @@ impl Default for InterpreterConfig {
             program_name: "python".to_owned(),
             memory_limit: DEFAULT_MEMORY_LIMIT,
             c_stack_window: 1 << 20,
+            packages: Packages::default(),
         }
     }
 }
@@ -157,6 +161,9 @@ impl Interpreter {
                 path: zip.clone(),
                 errno,
             })?;
+        config
+            .packages
+            .install(&mut vfs, &format!("{}.{}", python.major, python.minor))?;
         for mount in &config.mounts {
             let mount_error = |source: Box<dyn std::error::Error + Send + Sync>| Error::Mount {
                 host: mount.host.clone(),
@@ -205,8 +212,19 @@ impl Interpreter {
         for (key, value) in defaults {
             builder = builder.env(key, value);
         }
+        let mut python_path = None;
         for (key, value) in config.env {
+            if key == "PYTHONPATH" {
+                python_path = Some(value.clone());
+            }
             builder = builder.env(key, value);
+        }
+        if config.packages.python_modules.is_some() {
+            let path = match python_path {
+                Some(user) if !user.is_empty() => format!("{PYTHON_MODULES_GUEST_DIR}:{user}"),
+                _ => PYTHON_MODULES_GUEST_DIR.to_owned(),
+            };
+            builder = builder.env("PYTHONPATH", path);
         }
         let mut store = Store::new(
             runtime.cache.engine(),

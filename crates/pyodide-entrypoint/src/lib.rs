@@ -20,9 +20,11 @@
 //! Tests: `tests/` (real Pyodide, fetched through the project's fetch code).
 
 mod interpreter;
+mod packages;
 mod runtime;
 
 pub use interpreter::{Interpreter, InterpreterConfig, Mount, RunError};
+pub use packages::{PYTHON_MODULES_GUEST_DIR, Packages};
 pub use pyodide_emscripten::{EngineSettings, LibraryBases, LoadOptions, LoadedLibrary};
 pub use pyodide_vfs::{InputSource, OutputSink, SharedBuffer};
 pub use runtime::{Progress, Runtime, RuntimeOptions};
@@ -71,6 +73,9 @@ pub enum Error {
         /// The error.
         errno: pyodide_vfs::Errno,
     },
+    /// Packages could not be installed into the guest file system.
+    #[error("cannot install packages: {0}")]
+    Packages(String),
     /// A side module could not be loaded.
     #[error(transparent)]
     Dlopen(#[from] pyodide_emscripten::DlopenError),

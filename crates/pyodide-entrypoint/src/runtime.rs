@@ -80,6 +80,7 @@ pub struct Runtime {
     pub(crate) stdlib: Arc<[u8]>,
     pub(crate) linker: Linker<HostState>,
     pub(crate) trampoline: CallTrampoline,
+    lock_file: PathBuf,
     compiled_now: bool,
 }
 
@@ -132,6 +133,7 @@ impl Runtime {
         })?;
         let trampoline = CallTrampoline::new(&cache)?;
         Ok(Runtime {
+            lock_file: distribution.lock_file(),
             trampoline,
             version,
             cache,
@@ -151,6 +153,12 @@ impl Runtime {
     /// Whether making this runtime compiled the module (a cold cache).
     pub fn compiled_now(&self) -> bool {
         self.compiled_now
+    }
+
+    /// The distribution's `pyodide-lock.json` (its packages, and the full
+    /// CPython version package markers are evaluated with).
+    pub fn lock_file(&self) -> &std::path::Path {
+        &self.lock_file
     }
 
     /// The module cache (and through it, the engine).

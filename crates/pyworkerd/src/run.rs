@@ -6,11 +6,15 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, Result, bail};
 use clap::Args;
 use pyodide_entrypoint::{
-    InputSource, Interpreter, InterpreterConfig, Mount, OutputSink, Progress, RunError, Runtime,
-    RuntimeOptions,
+    InputSource, Interpreter, InterpreterConfig, Mount, OutputSink, Packages, Progress, RunError,
+    Runtime, RuntimeOptions,
 };
 use pyodide_packages::dist::{self, Event, Phase};
 use pyodide_packages::env_vars;
+use pyodide_packages::lock::LockFile;
+use pyodide_packages::requirements::{Requirement, load_requirements};
+use pyodide_packages::source::{Event as SourceEvent, PackageSources, Resolver};
+use pyodide_packages::wheel::Platform;
 
 /// Run a Python script, `-c` code, a `-m` module, or a script on stdin.
 ///
@@ -40,6 +44,26 @@ pub(crate) struct RunArgs {
     /// Set an environment variable for the guest: K=V. Repeatable.
     #[arg(long = "env", value_name = "K=V")]
     env: Vec<String>,
+
+    /// Install a package before running (a requirement: `msgpack`,
+    /// `pydantic>=2`), with its dependencies. Repeatable.
+    #[arg(long = "package", value_name = "REQUIREMENT")]
+    packages: Vec<String>,
+
+    /// Install the packages a requirements file lists (pip's format).
+    /// Repeatable.
+    #[arg(long = "requirements", value_name = "FILE")]
+    requirements: Vec<PathBuf>,
+
+    /// A directory of wheels to install packages from, searched before
+    /// anything else. Repeatable (earlier directories win).
+    #[arg(long = "wheelhouse", value_name = "DIR")]
+    wheelhouses: Vec<PathBuf>,
+
+    /// A PEP 503/691 simple index to fetch packages from (after the
+    /// wheelhouses and `python_modules/`).
+    #[arg(long = "index-url", value_name = "URL")]
+    index_url: Option<String>,
 
     /// The Pyodide release to run.
     #[arg(long, value_name = "VERSION", default_value_t = dist::default_version().version.to_owned(), env = env_vars::PYWORKERD_PYODIDE_VERSION)]
@@ -143,6 +167,14 @@ pub(crate) fn run(args: RunArgs) -> Result<u8> {
     })
     .with_context(|| format!("cannot prepare Pyodide {}", args.pyodide_version))?;
 
+    // A `python_modules/` directory beside the script: installed packages,
+    // used as they are.
+    let python_modules = match &target {
+        Target::File { dir, .. } => Some(dir.join("python_modules")).filter(|d| d.is_dir()),
+        _ => None,
+    };
+    let packages = resolve_packages(&args, &runtime, python_modules, terminal)?;
+
     let stdin = match target {
         Target::Stdin(_) => InputSource::Empty,
         _ => InputSource::Inherit,
@@ -154,6 +186,7 @@ pub(crate) fn run(args: RunArgs) -> Result<u8> {
         stdout: OutputSink::InheritStdout,
         stderr: OutputSink::InheritStderr,
         program_name: "python".to_owned(),
+        packages,
         ..Default::default()
     };
     // Wasm frames use this thread's stack: run on one large enough.
@@ -180,6 +213,123 @@ pub(crate) fn run(args: RunArgs) -> Result<u8> {
         .map_err(|_| anyhow::anyhow!("the interpreter thread panicked"))??;
     // Like a shell, report statuses modulo 256.
     Ok((status & 0xff) as u8)
+}
+
+/// Finds the packages `--package` and `--requirements` ask for (and their
+/// dependencies) in the wheelhouses, `python_modules/`, then the index.
+fn resolve_packages(
+    args: &RunArgs,
+    runtime: &Runtime,
+    python_modules: Option<PathBuf>,
+    terminal: bool,
+) -> Result<Packages> {
+    let mut requirements = Vec::new();
+    for spec in &args.packages {
+        requirements.push(Requirement::parse(spec).with_context(|| format!("--package '{spec}'"))?);
+    }
+    for file in &args.requirements {
+        requirements.extend(
+            load_requirements(file)
+                .with_context(|| format!("--requirements '{}'", file.display()))?,
+        );
+    }
+    for dir in &args.wheelhouses {
+        if !dir.is_dir() {
+            bail!("--wheelhouse '{}' is not a directory", dir.display());
+        }
+    }
+    if requirements.is_empty() {
+        return Ok(Packages {
+            python_modules,
+            ..Packages::default()
+        });
+    }
+    let version = runtime.version();
+    let lock = LockFile::load(runtime.lock_file()).ok();
+    let python_full = lock.as_ref().map_or_else(
+        || version.python.to_string(),
+        |lock| lock.info().python.clone(),
+    );
+    let platform = Platform::for_pyodide(version.version)
+        .with_context(|| format!("no wheel platform for Pyodide {}", version.version))?;
+    let merged = MergedWheelhouse::new(&args.wheelhouses)?;
+    let sources = PackageSources {
+        wheelhouse: merged.dir(),
+        python_modules,
+        index_url: args.index_url.clone(),
+        lock_base_url: None,
+        cache_root: dist::cache_root().context("cannot find the cache directory")?,
+    };
+    let resolution = Resolver::new(&sources, platform, lock.as_ref(), &python_full)
+        .with_progress(move |event| {
+            if terminal && let SourceEvent::Downloading { url } = event {
+                eprintln!("pyworkerd: downloading {url}…");
+            }
+        })
+        .resolve(&requirements)
+        .context("cannot find the requested packages")?;
+    Ok(Packages::from_resolution(resolution)?)
+}
+
+/// Several wheelhouses seen as one directory (the resolver takes one): a
+/// private temporary directory of links to their wheels, earlier
+/// directories winning, removed when dropped.
+struct MergedWheelhouse {
+    single: Option<PathBuf>,
+    merged: Option<PathBuf>,
+}
+
+impl MergedWheelhouse {
+    fn new(dirs: &[PathBuf]) -> Result<MergedWheelhouse> {
+        if dirs.len() <= 1 {
+            return Ok(MergedWheelhouse {
+                single: dirs.first().cloned(),
+                merged: None,
+            });
+        }
+        let merged = std::env::temp_dir().join(format!(
+            "pyworkerd-wheelhouse-{}-{}",
+            std::process::id(),
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0, |d| d.as_nanos())
+        ));
+        std::fs::create_dir(&merged)
+            .with_context(|| format!("cannot create '{}'", merged.display()))?;
+        let this = MergedWheelhouse {
+            single: None,
+            merged: Some(merged.clone()),
+        };
+        for dir in dirs {
+            let entries = std::fs::read_dir(dir)
+                .with_context(|| format!("--wheelhouse '{}': cannot read it", dir.display()))?;
+            for entry in entries.flatten() {
+                let name = entry.file_name();
+                let link = merged.join(&name);
+                if !name.to_string_lossy().ends_with(".whl") || link.exists() {
+                    continue;
+                }
+                let target = std::fs::canonicalize(entry.path())?;
+                #[cfg(unix)]
+                std::os::unix::fs::symlink(&target, &link)?;
+                #[cfg(not(unix))]
+                std::fs::copy(&target, &link)?;
+            }
+        }
+        Ok(this)
+    }
+
+    fn dir(&self) -> Option<PathBuf> {
+        self.merged.clone().or_else(|| self.single.clone())
+    }
+}
+
+impl Drop for MergedWheelhouse {
+    fn drop(&mut self) {
+        if let Some(dir) = &self.merged {
+            let _ = std::fs::remove_dir_all(dir);
+        }
+    }
 }
 
 /// Where the script's directory is mounted when its own path is taken.

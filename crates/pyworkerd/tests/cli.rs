@@ -212,3 +212,158 @@ fn clear_errors_for_bad_input() {
         "pyworkerd: error: --env 'NOEQUALS': expected K=V\n",
     );
 }
+
+/// `<pyworkerd cache>/test-wheels/`, with the wheels these tests use
+/// fetched by `pip download` on first use.
+fn test_wheelhouse() -> std::path::PathBuf {
+    let dir = pyodide_packages::dist::cache_root()
+        .expect("cache root")
+        .join("test-wheels");
+    std::fs::create_dir_all(&dir).unwrap();
+    let have = |prefix: &str| {
+        std::fs::read_dir(&dir)
+            .unwrap()
+            .flatten()
+            .any(|e| e.file_name().to_string_lossy().starts_with(prefix))
+    };
+    if !have("msgpack-1.2.4-cp314") {
+        let status = Command::new("python3")
+            .args(["-m", "pip", "download", "--no-deps", "--only-binary=:all:"])
+            .args([
+                "--platform",
+                "pyemscripten_2026_0_wasm32",
+                "--python-version",
+                "3.14",
+            ])
+            .args(["--implementation", "cp", "-d"])
+            .arg(&dir)
+            .arg("msgpack==1.2.4")
+            .status()
+            .expect("pip");
+        assert!(status.success(), "pip download msgpack");
+    }
+    if !have("typing_extensions-4.16.0") {
+        let status = Command::new("python3")
+            .args([
+                "-m",
+                "pip",
+                "download",
+                "--no-deps",
+                "--only-binary=:all:",
+                "-d",
+            ])
+            .arg(&dir)
+            .arg("typing-extensions==4.16.0")
+            .status()
+            .expect("pip");
+        assert!(status.success(), "pip download typing-extensions");
+    }
+    dir
+}
+
+#[test]
+fn packages_from_wheelhouses_and_requirements_files() {
+    let wheelhouse = test_wheelhouse();
+    let wheelhouse = wheelhouse.to_str().unwrap();
+    let empty = tempfile::tempdir().unwrap();
+    let empty = empty.path().to_str().unwrap();
+    let code = "import msgpack\nprint(msgpack.unpackb(msgpack.packb({'k': [1, b'x']})), msgpack.Packer.__module__)";
+    check(
+        &pyworkerd(
+            &[
+                "run",
+                "--wheelhouse",
+                empty,
+                "--wheelhouse",
+                wheelhouse,
+                "--package",
+                "msgpack==1.2.4",
+                "-c",
+                code,
+            ],
+            None,
+        ),
+        0,
+        "{'k': [1, b'x']} msgpack._cmsgpack\n",
+        "",
+    );
+
+    let dir = tempfile::tempdir().unwrap();
+    let requirements = dir.path().join("requirements.txt");
+    std::fs::write(&requirements, "# pure Python\ntyping-extensions==4.16.0\n").unwrap();
+    let code = "import typing_extensions\nprint(typing_extensions.__file__)";
+    check(
+        &pyworkerd(
+            &[
+                "run",
+                "--wheelhouse",
+                wheelhouse,
+                "--requirements",
+                requirements.to_str().unwrap(),
+                "-c",
+                code,
+            ],
+            None,
+        ),
+        0,
+        "/lib/python3.14/site-packages/typing_extensions.py\n",
+        "",
+    );
+
+    let output = pyworkerd(
+        &[
+            "run",
+            "--wheelhouse",
+            empty,
+            "--package",
+            "no-such-project-pyworkerd",
+            "-c",
+            "pass",
+        ],
+        None,
+    );
+    assert_eq!(output.status.code(), Some(2));
+    assert!(
+        text(&output.stderr).contains("no-such-project-pyworkerd"),
+        "{}",
+        text(&output.stderr)
+    );
+}
+
+#[test]
+fn python_modules_beside_the_script_are_importable() {
+    let wheelhouse = test_wheelhouse();
+    let wheel = std::fs::read_dir(&wheelhouse)
+        .unwrap()
+        .flatten()
+        .map(|e| e.path())
+        .find(|p| {
+            p.file_name()
+                .unwrap()
+                .to_string_lossy()
+                .starts_with("msgpack-1.2.4-cp314")
+        })
+        .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let modules = dir.path().join("python_modules");
+    let status = Command::new("python3")
+        .args(["-m", "zipfile", "-e"])
+        .arg(&wheel)
+        .arg(&modules)
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let script = dir.path().join("main.py");
+    std::fs::write(
+        &script,
+        "import sys, msgpack\nprint(sys.path.index('/python_modules') < sys.path.index('/lib/python3.14/site-packages'))\n\
+         print(msgpack.__file__, msgpack.unpackb(msgpack.packb(-5)))\n",
+    )
+    .unwrap();
+    check(
+        &pyworkerd(&["run", script.to_str().unwrap()], None),
+        0,
+        "True\n/python_modules/msgpack/__init__.py -5\n",
+        "",
+    );
+}

@@ -1,0 +1,127 @@
+//! [`Packages`]: what an interpreter gets installed before Python starts —
+//! wheels laid out by `pyodide_packages::install::plan` and mounted
+//! read-only from their zip bytes (nothing is extracted), shared-library
+//! archives in `/usr/lib` (found by the dynamic linker through
+//! `LD_LIBRARY_PATH`), and a `python_modules/` directory on `sys.path`.
+//! Extension modules in them load when Python imports them.
+
+use std::path::PathBuf;
+
+use pyodide_packages::install::{
+    InstallPlan, LibraryArchive, PlannedMount, SchemePaths, Wheel, plan, plan_libraries,
+};
+use pyodide_packages::lock::InstallDir;
+use pyodide_packages::source::Resolution;
+use pyodide_vfs::{GuestPath, MountAccess, Vfs, ZipPlacement, ZipSource};
+
+use crate::Error;
+
+/// Where a `python_modules/` directory appears in the guest.
+pub const PYTHON_MODULES_GUEST_DIR: &str = "/python_modules";
+
+/// Packages to install into an interpreter.
+#[derive(Debug, Clone, Default)]
+pub struct Packages {
+    /// Wheels, in install order (a later wheel's file wins).
+    pub wheels: Vec<Wheel>,
+    /// Shared-library archives for `/usr/lib`.
+    pub libraries: Vec<LibraryArchive>,
+    /// A host `python_modules/` directory (an installed tree), mounted
+    /// read-only at [`PYTHON_MODULES_GUEST_DIR`] and put on `sys.path`.
+    pub python_modules: Option<PathBuf>,
+}
+
+impl Packages {
+    /// Whether there is nothing to install.
+    pub fn is_empty(&self) -> bool {
+        self.wheels.is_empty() && self.libraries.is_empty() && self.python_modules.is_none()
+    }
+
+    /// What a resolver found. Libraries Pyodide installs anywhere but
+    /// `/usr/lib` are refused.
+    pub fn from_resolution(resolution: Resolution) -> Result<Packages, Error> {
+        let mut libraries = Vec::new();
+        for library in resolution.libraries {
+            if library.install_dir != InstallDir::Dynlib {
+                return Err(Error::Packages(format!(
+                    "'{}' {} installs outside /usr/lib, which pyworkerd does not support yet",
+                    library.project, library.version
+                )));
+            }
+            libraries.push(library.archive);
+        }
+        Ok(Packages {
+            wheels: resolution.wheels.into_iter().map(|w| w.wheel).collect(),
+            libraries,
+            python_modules: resolution.python_modules,
+        })
+    }
+
+    /// Mounts everything into `vfs` for CPython `python` (`3.14`).
+    pub(crate) fn install(&self, vfs: &mut Vfs, python: &str) -> Result<(), Error> {
+        let paths = SchemePaths::pyodide(python);
+        if !self.wheels.is_empty() {
+            let InstallPlan { mounts, .. } =
+                plan(&self.wheels, &paths).map_err(|e| Error::Packages(e.to_string()))?;
+            let archives = self
+                .wheels
+                .iter()
+                .map(|w| zip_source(w.file_name(), w.bytes()))
+                .collect::<Result<Vec<_>, _>>()?;
+            for mount in &mounts {
+                mount_planned(vfs, &archives, mount)?;
+            }
+        }
+        if !self.libraries.is_empty() {
+            let archives = self
+                .libraries
+                .iter()
+                .map(|l| zip_source(l.file_name(), l.bytes()))
+                .collect::<Result<Vec<_>, _>>()?;
+            mount_planned(
+                vfs,
+                &archives,
+                &plan_libraries(&self.libraries, &paths.dynlib),
+            )?;
+        }
+        if let Some(dir) = &self.python_modules {
+            let host = pyodide_vfs::open_host_dir(dir).map_err(|e| Error::Mount {
+                host: dir.clone(),
+                guest: PYTHON_MODULES_GUEST_DIR.to_owned(),
+                source: Box::new(e),
+            })?;
+            let guest = GuestPath::from(PYTHON_MODULES_GUEST_DIR);
+            vfs.create_dir_all(guest, 0o755)
+                .map_err(|errno| Error::Layout {
+                    path: PYTHON_MODULES_GUEST_DIR.to_owned(),
+                    errno,
+                })?;
+            vfs.mount_host(guest, host, MountAccess::ReadOnly)
+                .map_err(|e| Error::Mount {
+                    host: dir.clone(),
+                    guest: PYTHON_MODULES_GUEST_DIR.to_owned(),
+                    source: Box::new(e),
+                })?;
+        }
+        Ok(())
+    }
+}
+
+fn zip_source(name: &str, bytes: &std::sync::Arc<[u8]>) -> Result<ZipSource, Error> {
+    ZipSource::new(name, bytes.clone())
+        .map_err(|e| Error::Packages(format!("'{name}' is not a readable zip archive: {e}")))
+}
+
+fn mount_planned(vfs: &mut Vfs, archives: &[ZipSource], mount: &PlannedMount) -> Result<(), Error> {
+    let placements: Vec<ZipPlacement> = mount
+        .files
+        .iter()
+        .map(|f| ZipPlacement {
+            archive: f.wheel,
+            entry: f.entry.clone(),
+            path: f.path.clone(),
+        })
+        .collect();
+    vfs.mount_zip_union(GuestPath::from(mount.point.as_str()), archives, &placements)
+        .map_err(|e| Error::Packages(format!("cannot mount at '{}': {e}", mount.point)))
+}
