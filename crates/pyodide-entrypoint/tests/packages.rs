@@ -4,17 +4,18 @@
 //! paths (a missing library, a symbol nobody defines).
 //!
 //! Wheels are fetched once with `pip download` into
-//! `<pyworkerd cache>/test-wheels/` and extracted into a temporary directory
-//! mounted read-only at `site-packages`.
+//! `<pyworkerd cache>/test-wheels/` and installed through
+//! `InterpreterConfig::packages` (mounted from their zip bytes).
 
 use std::path::PathBuf;
 use std::process::Command;
 
 use anyhow::{Context, Result, bail};
 use pyodide_entrypoint::{
-    Interpreter, InterpreterConfig, Mount, OutputSink, RunError, Runtime, RuntimeOptions,
+    Interpreter, InterpreterConfig, Mount, OutputSink, Packages, RunError, Runtime, RuntimeOptions,
     SharedBuffer,
 };
+use pyodide_packages::install::Wheel;
 
 /// A wheel for Pyodide `version`'s platform (or pure Python when `pure`),
 /// downloaded on first use.
@@ -80,26 +81,10 @@ fn wheel(version: &str, requirement: &str, pure: bool) -> Result<PathBuf> {
     find().with_context(|| format!("pip did not leave a wheel for {requirement}"))
 }
 
-/// Extracts wheels into one temporary site-packages directory.
-fn site_packages(wheels: &[PathBuf]) -> Result<tempfile::TempDir> {
-    let dir = tempfile::tempdir()?;
-    for wheel in wheels {
-        let status = Command::new("python3")
-            .args(["-m", "zipfile", "-e"])
-            .arg(wheel)
-            .arg(dir.path())
-            .status()?;
-        if !status.success() {
-            bail!("cannot extract {}", wheel.display());
-        }
-    }
-    Ok(dir)
-}
-
 struct Py {
     interpreter: Interpreter,
     stdout: SharedBuffer,
-    _site: tempfile::TempDir,
+    _dir: Option<tempfile::TempDir>,
 }
 
 impl Py {
@@ -110,36 +95,32 @@ impl Py {
     }
 }
 
-fn boot_with(version: &str, site: tempfile::TempDir) -> Result<Py> {
+/// An interpreter with `requirements` installed the way `pyworkerd run
+/// --package` installs them: wheels mounted from their zip bytes.
+fn boot(version: &str, requirements: &[(&str, bool)]) -> Result<Py> {
+    let wheels = requirements
+        .iter()
+        .map(|(r, pure)| Ok(Wheel::open(&wheel(version, r, *pure)?, None)?))
+        .collect::<Result<Vec<_>>>()?;
     let runtime = Runtime::new(RuntimeOptions {
         version: version.to_owned(),
         ..Default::default()
     })?;
-    let python = if version == "0.29.3" { "3.13" } else { "3.14" };
     let stdout = SharedBuffer::new();
     let config = InterpreterConfig {
         stdout: OutputSink::Capture(stdout.clone()),
-        mounts: vec![Mount {
-            host: site.path().to_owned(),
-            guest: format!("/lib/python{python}/site-packages"),
-            writable: false,
-        }],
+        packages: Packages {
+            wheels,
+            ..Packages::default()
+        },
         ..Default::default()
     };
     let interpreter = Interpreter::boot(&runtime, config)?;
     Ok(Py {
         interpreter,
         stdout,
-        _site: site,
+        _dir: None,
     })
-}
-
-fn boot(version: &str, requirements: &[(&str, bool)]) -> Result<Py> {
-    let wheels = requirements
-        .iter()
-        .map(|(r, pure)| wheel(version, r, *pure))
-        .collect::<Result<Vec<_>>>()?;
-    boot_with(version, site_packages(&wheels)?)
 }
 
 /// Runs on a thread with a large stack, as the runtime asks of callers.
@@ -432,7 +413,7 @@ fn boot_with_libraries() -> Result<Py> {
     Ok(Py {
         interpreter,
         stdout,
-        _site: dir,
+        _dir: Some(dir),
     })
 }
 
