@@ -117,6 +117,12 @@ impl EmscriptenCtx {
         self.dylinker.loaded()
     }
 
+    /// Table slots the dynamic linker added for functions that had none,
+    /// in order (a snapshot records them; see `dlopen::restore_slot`).
+    pub fn added_slots(&self) -> &[crate::dlopen::AddedSlot] {
+        self.dylinker.added_slots()
+    }
+
     pub(crate) fn handles(&self) -> wasmtime::Result<&Handles> {
         self.handles.as_ref().ok_or_else(|| {
             wasmtime::format_err!(

@@ -22,7 +22,7 @@
 //! running its relocations and constructors, which is what restoring a
 //! memory snapshot needs.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, OnceLock};
 
 use pyodide_vfs::{Dirfd, Errno, FileKind, GuestPath, OpenFlags};
@@ -110,6 +110,24 @@ pub struct LoadedLibrary {
     pub global: bool,
     /// The `struct dso` addresses `dlopen` used for it (its handles).
     pub handles: Vec<u32>,
+}
+
+/// A table slot the linker added for a function that had none (a `GOT.func`
+/// entry or a `dlsym` result for a function outside every element
+/// segment). Slots the `GOT` of a load needs are handed out again, in the
+/// same order, when the load is replayed; slots `dlsym` handed out between
+/// loads are replayed with [`restore_slot`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AddedSlot {
+    /// The slot.
+    pub slot: u32,
+    /// The library whose export it is (`None`: the main module or the host).
+    pub library: Option<String>,
+    /// The exported name.
+    pub symbol: String,
+    /// How many libraries were loaded when it was added (a restore replays it
+    /// after loading that many).
+    pub after_libraries: usize,
 }
 
 /// How [`load_library`] loads.
@@ -282,13 +300,16 @@ struct Library {
 pub(crate) struct DynamicLinker {
     cache: Option<ModuleCache>,
     main: Option<MainModule>,
-    got: HashMap<String, GotEntry>,
+    /// Ordered, so the slots filling it hands out are the same on every
+    /// run (a restore replays them).
+    got: BTreeMap<String, GotEntry>,
     /// Function identity (`Func::to_raw`) → its table slot; built from the
     /// table on first use, then kept up to date.
     slots: Option<HashMap<usize, u32>>,
     libraries: Vec<Library>,
     by_path: HashMap<String, usize>,
     by_handle: HashMap<u32, usize>,
+    added_slots: Vec<AddedSlot>,
 }
 
 impl DynamicLinker {
@@ -328,6 +349,11 @@ impl DynamicLinker {
     /// The loaded libraries in load order.
     pub(crate) fn loaded(&self) -> impl Iterator<Item = &LoadedLibrary> {
         self.libraries.iter().map(|l| &l.record)
+    }
+
+    /// The table slots handed out to functions that had none, in order.
+    pub(crate) fn added_slots(&self) -> &[AddedSlot] {
+        &self.added_slots
     }
 }
 
@@ -375,6 +401,69 @@ pub fn library_function<T: 'static>(
         Symbol::Func(f) => Some(*f),
         _ => None,
     }
+}
+
+/// The table slot of function `name` of the loaded library at `path` (`None`:
+/// the global symbols), as `dlsym` gives it: its existing slot, or a new one
+/// (recorded in [`EmscriptenCtx::added_slots`]).
+pub fn function_slot<T: 'static>(
+    mut store: impl AsContextMut<Data = T>,
+    get: CtxGetter<T>,
+    path: Option<&str>,
+    name: &str,
+) -> Result<u32, DlopenError> {
+    let mut store = store.as_context_mut();
+    let main = get(store.data_mut())
+        .dylinker
+        .main
+        .clone()
+        .ok_or(DlopenError::NoMainModule)?;
+    let found = match path {
+        None => resolve_global(&mut store, get, &main, name),
+        Some(path) => {
+            let linker = &get(store.data_mut()).dylinker;
+            let path = normalize(path);
+            linker
+                .by_path
+                .get(&path)
+                .and_then(|&i| Some((linker.libraries[i].exports.get(name)?.clone(), Some(i))))
+        }
+    };
+    match found {
+        Some((Symbol::Func(f), owner)) => slot_for(&mut store, get, f, owner, name),
+        _ => Err(DlopenError::UndefinedSymbol {
+            name: name.to_owned(),
+        }),
+    }
+}
+
+/// Hands out `added.slot` again to the same function, after a restore has
+/// re-created the libraries loaded before it; fails when the function now
+/// gets another slot (the table was laid out differently).
+pub fn restore_slot<T: 'static>(
+    mut store: impl AsContextMut<Data = T>,
+    get: CtxGetter<T>,
+    added: &AddedSlot,
+) -> Result<(), DlopenError> {
+    let slot = function_slot(
+        store.as_context_mut(),
+        get,
+        added.library.as_deref(),
+        &added.symbol,
+    )?;
+    if slot != added.slot {
+        return Err(DlopenError::Table {
+            path: added
+                .library
+                .clone()
+                .unwrap_or_else(|| MAIN_NAME.to_owned()),
+            why: format!(
+                "'{}' got slot {slot}, the snapshot has it at {}",
+                added.symbol, added.slot
+            ),
+        });
+    }
+    Ok(())
 }
 
 fn load<T: 'static>(
@@ -617,6 +706,9 @@ fn classify<T>(store: &mut StoreContextMut<'_, T>, value: Extern, memory_base: u
     }
 }
 
+/// Who defines a symbol: the main module (or the host), or a library.
+type Owner = Option<usize>;
+
 /// Looks `name` up where every library looks first: the main module's
 /// exports, what the main module imports (the host), then the libraries
 /// loaded with `RTLD_GLOBAL`, in load order.
@@ -625,22 +717,24 @@ fn resolve_global<T>(
     get: CtxGetter<T>,
     main: &MainModule,
     name: &str,
-) -> Option<Symbol> {
+) -> Option<(Symbol, Owner)> {
     if let Some(value) = main.instance.get_export(&mut *store, name) {
-        return Some(classify(store, value, main.memory_base));
+        return Some((classify(store, value, main.memory_base), None));
     }
     if let Some(value) = main.imports.get(name) {
-        return Some(match value {
+        let symbol = match value {
             Extern::Func(f) => Symbol::Func(*f),
             other => Symbol::Other(other.clone()),
-        });
+        };
+        return Some((symbol, None));
     }
     let linker = &get(store.data_mut()).dylinker;
     linker
         .libraries
         .iter()
-        .filter(|l| l.record.global)
-        .find_map(|l| l.exports.get(name).cloned())
+        .enumerate()
+        .filter(|(_, l)| l.record.global)
+        .find_map(|(i, l)| Some((l.exports.get(name)?.clone(), Some(i))))
 }
 
 /// `resolve_global`, then the libraries of `scope` (this load's), then
@@ -652,16 +746,16 @@ fn resolve_scoped<T>(
     name: &str,
     scope: &[usize],
     own: Option<usize>,
-) -> Option<Symbol> {
-    if let Some(symbol) = resolve_global(store, get, main, name) {
-        return Some(symbol);
+) -> Option<(Symbol, Owner)> {
+    if let Some(found) = resolve_global(store, get, main, name) {
+        return Some(found);
     }
     let linker = &get(store.data_mut()).dylinker;
     scope
         .iter()
         .chain(own.iter())
-        .filter_map(|&i| linker.libraries.get(i))
-        .find_map(|l| l.exports.get(name).cloned())
+        .filter_map(|&i| Some((linker.libraries.get(i)?.exports.get(name)?.clone(), Some(i))))
+        .next()
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -706,14 +800,14 @@ fn resolve_imports<T: 'static>(
             }
             ExternType::Func(ty) if m == ENV || m == WASI => {
                 match resolve_scoped(store, get, main, name, scope, None) {
-                    Some(Symbol::Func(f)) => f.into(),
+                    Some((Symbol::Func(f), _)) => f.into(),
                     _ => lazy_stub(store, get, ty, name, scope.to_vec(), index).into(),
                 }
             }
             ExternType::Func(ty) => lazy_stub(store, get, ty, name, Vec::new(), index).into(),
             ExternType::Global(_) | ExternType::Tag(_) if m == ENV => {
                 match resolve_scoped(store, get, main, name, scope, None) {
-                    Some(Symbol::Other(value)) => value,
+                    Some((Symbol::Other(value), _)) => value,
                     _ => return Err(missing()),
                 }
             }
@@ -787,7 +881,7 @@ fn lazy_stub<T: 'static>(
                     resolve_scoped(&mut store, get, &main, &name, &scope, Some(own))
                 });
                 match found {
-                    Some(Symbol::Func(f)) => *resolved.get_or_init(|| f),
+                    Some((Symbol::Func(f), _)) => *resolved.get_or_init(|| f),
                     _ => {
                         return Err(wasmtime::Error::new(UndefinedSymbol {
                             name: name.to_string(),
@@ -832,25 +926,26 @@ fn fill_got<T>(
                 linker.libraries[index].exports.get(&name).cloned()
             }
         };
-        let symbol = match own {
-            Some(symbol) => Some(symbol),
+        let found = match own {
+            Some(symbol) => Some((symbol, Some(index))),
             None => resolve_scoped(store, get, main, &name, scope, None).or_else(|| {
                 let linker = &get(store.data_mut()).dylinker;
                 linker
                     .libraries
                     .iter()
-                    .find_map(|l| l.exports.get(&name).cloned())
+                    .enumerate()
+                    .find_map(|(i, l)| Some((l.exports.get(&name)?.clone(), Some(i))))
             }),
         };
-        let value = match symbol {
-            Some(Symbol::Func(f)) => slot_for(store, get, f)? as i32,
-            Some(Symbol::Data(address)) => address as i32,
-            Some(Symbol::Other(Extern::Global(g))) => match g.get(&mut *store) {
+        let value = match found {
+            Some((Symbol::Func(f), owner)) => slot_for(store, get, f, owner, &name)? as i32,
+            Some((Symbol::Data(address), _)) => address as i32,
+            Some((Symbol::Other(Extern::Global(g)), _)) => match g.get(&mut *store) {
                 Val::I32(v) => v,
                 _ => continue,
             },
-            Some(Symbol::Other(_)) | None if !required => 0,
-            Some(Symbol::Other(_)) | None => {
+            Some((Symbol::Other(_), _)) | None if !required => 0,
+            Some((Symbol::Other(_), _)) | None => {
                 return Err(DlopenError::UndefinedSymbol { name });
             }
         };
@@ -870,6 +965,8 @@ fn slot_for<T>(
     store: &mut StoreContextMut<'_, T>,
     get: CtxGetter<T>,
     func: Func,
+    owner: Owner,
+    name: &str,
 ) -> Result<u32, DlopenError> {
     let table = get(store.data_mut())
         .handles
@@ -903,9 +1000,17 @@ fn slot_for<T>(
             path: MAIN_NAME.to_owned(),
             why: e.to_string(),
         })? as u32;
-    if let Some(slots) = get(store.data_mut()).dylinker.slots.as_mut() {
+    let linker = &mut get(store.data_mut()).dylinker;
+    if let Some(slots) = linker.slots.as_mut() {
         slots.insert(key, slot);
     }
+    let library = owner.map(|i| linker.libraries[i].record.path.clone());
+    linker.added_slots.push(AddedSlot {
+        slot,
+        library,
+        symbol: name.to_owned(),
+        after_libraries: linker.libraries.len(),
+    });
     Ok(slot)
 }
 
@@ -1155,23 +1260,28 @@ fn dlsym<T: 'static>(
         )
     } else {
         let linker = &get(store.data_mut()).dylinker;
-        let Some(library) = linker.by_handle.get(&handle).map(|&i| &linker.libraries[i]) else {
+        let Some(&index) = linker.by_handle.get(&handle) else {
             return Err(format!(
                 "Tried to dlsym() from an unopened handle: {handle}"
             ));
         };
+        let library = &linker.libraries[index];
         (
-            library.exports.get(&name).cloned(),
+            library
+                .exports
+                .get(&name)
+                .cloned()
+                .map(|s| (s, Some(index))),
             library.record.path.clone(),
         )
     };
     let unknown = || format!("Tried to lookup unknown symbol \"{name}\" in dynamic lib: {library}");
     match found {
-        Some(Symbol::Func(f)) => slot_for(&mut store, get, f)
+        Some((Symbol::Func(f), owner)) => slot_for(&mut store, get, f, owner, &name)
             .map(|slot| slot as i32)
             .map_err(|e| e.to_string()),
-        Some(Symbol::Data(address)) => Ok(address as i32),
-        Some(Symbol::Other(Extern::Global(g))) => match g.get(&mut store) {
+        Some((Symbol::Data(address), _)) => Ok(address as i32),
+        Some((Symbol::Other(Extern::Global(g)), _)) => match g.get(&mut store) {
             Val::I32(v) => Ok(v),
             _ => Err(unknown()),
         },

@@ -47,8 +47,8 @@ mod wasi;
 pub use boot::EmscriptenInstance;
 pub use ctx::{DEFAULT_MEMORY_LIMIT, EmscriptenCtx, EmscriptenCtxBuilder, SharedEntropy};
 pub use dlopen::{
-    DlopenError, LibraryBases, LoadOptions, LoadedLibrary, UndefinedSymbol, library_function,
-    load_library,
+    AddedSlot, DlopenError, LibraryBases, LoadOptions, LoadedLibrary, UndefinedSymbol,
+    function_slot, library_function, load_library, restore_slot,
 };
 pub use engine::{EngineSettings, new_engine};
 pub use linker::{CtxGetter, add_to_linker, define_missing_as_traps};

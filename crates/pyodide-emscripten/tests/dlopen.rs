@@ -8,7 +8,7 @@ use std::sync::Arc;
 use anyhow::Result;
 use pyodide_emscripten::{
     EmscriptenCtx, EmscriptenInstance, EngineSettings, LoadOptions, ModuleCache, UndefinedSymbol,
-    add_to_linker, library_function, load_library,
+    add_to_linker, function_slot, library_function, load_library, restore_slot,
 };
 use pyodide_vfs::GuestPath;
 use wasmtime::{Linker, Module, Store};
@@ -48,6 +48,7 @@ const SIDE: &str = r#"
   (import "env" "__table_base" (global $tb i32))
   (import "GOT.func" "twice" (global $twice_slot (mut i32)))
   (import "GOT.mem" "main_data" (global $main_data (mut i32)))
+  (import "GOT.func" "note_ctor" (global $note_slot (mut i32)))
   (import "env" "note_ctor" (func $note_ctor))
   (import "env" "nobody_defines_this" (func $missing (result i32)))
   (type $unary (func (param i32) (result i32)))
@@ -60,6 +61,7 @@ const SIDE: &str = r#"
   (func (export "counter") (result i32) (i32.load (global.get $mb)))
   (func (export "twice_slot") (result i32) (global.get $twice_slot))
   (func (export "main_data_address") (result i32) (global.get $main_data))
+  (func (export "note_slot") (result i32) (global.get $note_slot))
   (func (export "thrice_indirect") (param i32) (result i32)
     (call_indirect (type $unary) (local.get 0) (global.get $tb)))
   (func (export "call_missing") (result i32) (call $missing)))
@@ -215,6 +217,26 @@ fn a_library_recreated_at_recorded_bases_skips_relocations_and_constructors() ->
         LoadOptions::default(),
     )?;
     first.call("counter", None)?;
+    // `note_ctor` is in no element segment: its GOT.func entry got a new
+    // slot at load; `counter` gets one from a dlsym-like lookup afterwards.
+    let note_slot = first.call("note_slot", None)?;
+    let counter_slot = function_slot(&mut first.store, |c| c, Some("/tmp/libside.so"), "counter")?;
+    let added = first.store.data().added_slots().to_vec();
+    assert_eq!(
+        added
+            .iter()
+            .map(|a| (
+                a.slot as i32,
+                a.library.as_deref(),
+                a.symbol.as_str(),
+                a.after_libraries
+            ))
+            .collect::<Vec<_>>(),
+        [
+            (note_slot, None, "note_ctor", 1),
+            (counter_slot as i32, Some("/tmp/libside.so"), "counter", 1)
+        ]
+    );
     let image = first.main.memory().data(&first.store).to_vec();
 
     // A second instance, as a snapshot restore would build it: the library
@@ -231,6 +253,9 @@ fn a_library_recreated_at_recorded_bases_skips_relocations_and_constructors() ->
         },
     )?;
     assert_eq!(restored.bases, loaded.bases);
+    for slot in &added {
+        restore_slot(&mut second.store, |c| c, slot)?;
+    }
     let memory = second.main.memory();
     if memory.data_size(&second.store) < image.len() {
         let pages = (image.len() - memory.data_size(&second.store)) / 65536;
@@ -244,6 +269,18 @@ fn a_library_recreated_at_recorded_bases_skips_relocations_and_constructors() ->
     assert_eq!(second.call("counter", None)?, 6);
     assert_eq!(second.call("thrice_indirect", Some(7))?, 21);
     assert_eq!(second.call("twice_slot", None)?, 1);
+    assert_eq!(second.call("note_slot", None)?, note_slot);
+    let table = second.main.table();
+    let counter = table
+        .get(&mut second.store, u64::from(counter_slot))
+        .and_then(|r| r.as_func().flatten().copied())
+        .expect("counter in its recorded slot");
+    assert_eq!(
+        counter
+            .typed::<(), i32>(&second.store)?
+            .call(&mut second.store, ())?,
+        6
+    );
     assert_eq!(
         second.main.table().size(&second.store),
         first.main.table().size(&first.store)

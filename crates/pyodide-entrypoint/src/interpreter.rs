@@ -10,7 +10,7 @@ use pyodide_vfs::{Dirfd, GuestPath, InputSource, MountAccess, OsEntropy, OutputS
 use wasmtime::{Store, TypedFunc};
 
 use crate::runtime::{HostState, Runtime, ctx_of};
-use crate::{Error, LoadOptions, LoadedLibrary, PYTHON_MODULES_GUEST_DIR, Packages};
+use crate::{AddedSlot, Error, LoadOptions, LoadedLibrary, PYTHON_MODULES_GUEST_DIR, Packages};
 
 const DRIVER: &str = include_str!("driver.py");
 /// The file name of the driver's code: `<exec>`, as Pyodide's `runPython`
@@ -314,6 +314,13 @@ impl Interpreter {
     /// table bases they were placed at.
     pub fn loaded_libraries(&self) -> Vec<LoadedLibrary> {
         self.store.data().ctx.loaded_libraries().cloned().collect()
+    }
+
+    /// Table slots the dynamic linker added for functions that had none, in
+    /// order; a restore replays them with `pyodide_emscripten::restore_slot`
+    /// after re-creating the libraries loaded before each.
+    pub fn added_slots(&self) -> Vec<AddedSlot> {
+        self.store.data().ctx.added_slots().to_vec()
     }
 
     fn install_driver(&mut self) -> Result<i32, Error> {

@@ -25,7 +25,7 @@ mod runtime;
 
 pub use interpreter::{Interpreter, InterpreterConfig, Mount, RunError};
 pub use packages::{PYTHON_MODULES_GUEST_DIR, Packages};
-pub use pyodide_emscripten::{EngineSettings, LibraryBases, LoadOptions, LoadedLibrary};
+pub use pyodide_emscripten::{AddedSlot, EngineSettings, LibraryBases, LoadOptions, LoadedLibrary};
 pub use pyodide_vfs::{InputSource, OutputSink, SharedBuffer};
 pub use runtime::{Progress, Runtime, RuntimeOptions};
 
