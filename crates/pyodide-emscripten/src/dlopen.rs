@@ -136,7 +136,9 @@ pub struct LoadOptions {
     /// `RTLD_GLOBAL`: later loads and `dlsym(RTLD_DEFAULT)` see its symbols.
     pub global: bool,
     /// Place the library at these bases instead of allocating (the memory
-    /// must already hold its data, as after restoring a snapshot).
+    /// then receives its data from a snapshot). The libraries it needs are
+    /// found loaded when the records of [`EmscriptenCtx::loaded_libraries`]
+    /// are replayed in order; any it needs that are not are allocated.
     pub at: Option<LibraryBases>,
     /// Run `__wasm_apply_data_relocs` and `__wasm_call_ctors` (false when
     /// the memory already holds the initialised data).
