@@ -338,9 +338,7 @@ impl<'a> Resolver<'a> {
             let key = requirement.key();
             if let Some(version) = chosen.get(&key) {
                 let satisfied = Version::parse(version)
-                    .map(|v| {
-                        requirement.specifiers.is_empty() || requirement.specifiers.contains(&v)
-                    })
+                    .map(|v| requirement.specifiers.contains_prerelease(&v))
                     .unwrap_or(requirement.specifiers.is_empty());
                 if !satisfied {
                     return Err(SourceError::Conflict {
@@ -387,9 +385,12 @@ impl<'a> Resolver<'a> {
     ) -> Result<Found, SourceError> {
         let key = requirement.key();
         let mut tried = Vec::new();
+        // A lock file or python_modules offers one version: a pre-release is
+        // acceptable there when the specifiers allow it.
         let accepts = |version: &str| {
             requirement.specifiers.is_empty()
-                || Version::parse(version).is_ok_and(|v| requirement.specifiers.contains(&v))
+                || Version::parse(version)
+                    .is_ok_and(|v| requirement.specifiers.contains_prerelease(&v))
         };
 
         if let Some(dir) = &self.sources.wheelhouse
