@@ -20,12 +20,16 @@ use std::time::Duration;
 
 use sha2::{Digest, Sha256};
 
-use crate::install::{InstallError, LibraryArchive, Wheel, check_sha256, sha256_hex};
+use crate::install::{
+    InstallError, LibraryArchive, Overwrite, PlannedFile, PlannedMount, SchemePaths, Wheel,
+    check_sha256, plan, sha256_hex,
+};
 use crate::lock::{InstallDir, LockFile, PackageType};
 use crate::name::normalize;
 use crate::requirements::{MarkerEnv, Requirement};
 use crate::version::Version;
 use crate::wheel::{Platform, WheelName};
+use std::sync::Arc;
 
 /// Why requirements could not be turned into wheels.
 #[derive(Debug, thiserror::Error)]
@@ -210,6 +214,77 @@ pub struct Resolution {
     /// The `python_modules/` directory to mount read-only and put on
     /// `sys.path`, when one was configured and exists.
     pub python_modules: Option<PathBuf>,
+}
+
+/// One archive of a [`MountSet`]: what `pyodide_vfs::ZipSource::new` takes.
+#[derive(Debug, Clone)]
+pub struct MountArchive {
+    /// The archive's file name (errors name it).
+    pub name: String,
+    /// Its verified bytes.
+    pub bytes: Arc<[u8]>,
+}
+
+/// Everything a [`Resolution`] needs mounted, ready for
+/// `pyodide_vfs::Vfs::mount_zip_union`: call it once per mount with
+/// `archives` (as `ZipSource`s) and the mount's files (as `ZipPlacement`s,
+/// [`PlannedFile::wheel`] indexing `archives`).
+#[derive(Debug, Clone)]
+pub struct MountSet {
+    /// The wheels, then the library archives.
+    pub archives: Vec<MountArchive>,
+    /// One read-only union mount per directory.
+    pub mounts: Vec<PlannedMount>,
+    /// Files several wheels provide (the later one is mounted).
+    pub overwrites: Vec<Overwrite>,
+}
+
+impl Resolution {
+    /// Lays out the resolved wheels ([`crate::install::plan`]) and library
+    /// archives (at [`SchemePaths::dynlib`], or in `site-packages` for
+    /// `install_dir: site`) as union mounts. `python_modules` is not part of
+    /// it: mount that directory read-only and put it on `sys.path`.
+    pub fn mount_set(&self, paths: &SchemePaths) -> Result<MountSet, InstallError> {
+        let wheels: Vec<Wheel> = self.wheels.iter().map(|w| w.wheel.clone()).collect();
+        let planned = plan(&wheels, paths)?;
+        let mut mounts = planned.mounts;
+        let mut archives: Vec<MountArchive> = wheels
+            .iter()
+            .map(|w| MountArchive {
+                name: w.file_name().to_owned(),
+                bytes: w.bytes().clone(),
+            })
+            .collect();
+        for library in &self.libraries {
+            let index = archives.len();
+            archives.push(MountArchive {
+                name: library.archive.file_name().to_owned(),
+                bytes: library.archive.bytes().clone(),
+            });
+            let point = match library.install_dir {
+                InstallDir::Dynlib => paths.dynlib.trim_end_matches('/').to_owned(),
+                _ => paths.site_packages.trim_end_matches('/').to_owned(),
+            };
+            let files = library.archive.files().iter().map(|f| PlannedFile {
+                wheel: index,
+                entry: f.clone(),
+                path: f.clone(),
+            });
+            match mounts.iter_mut().find(|m| m.point == point) {
+                Some(mount) => mount.files.extend(files),
+                None => mounts.push(PlannedMount {
+                    point,
+                    files: files.collect(),
+                }),
+            }
+        }
+        mounts.sort_by(|a, b| a.point.cmp(&b.point));
+        Ok(MountSet {
+            archives,
+            mounts,
+            overwrites: planned.overwrites,
+        })
+    }
 }
 
 /// Something the resolver reports while it works.
