@@ -989,7 +989,7 @@ fn base_dir(base: &str) -> String {
 
 /// Resolves `href` against the page URL `base` (RFC 3986, the common cases:
 /// absolute, scheme-relative, host-relative, relative with `.` and `..`).
-pub fn join_url(base: &str, href: &str) -> String {
+pub(crate) fn join_url(base: &str, href: &str) -> String {
     if href.contains("://")
         && href.split("://").next().is_some_and(|s| {
             s.chars()
@@ -1086,7 +1086,7 @@ fn percent_decode(s: &str) -> String {
 }
 
 /// Parses a PEP 691 JSON project page.
-pub fn parse_index_json(body: &str, page_url: &str) -> Result<Vec<IndexFile>, String> {
+pub(crate) fn parse_index_json(body: &str, page_url: &str) -> Result<Vec<IndexFile>, String> {
     let value: serde_json::Value =
         serde_json::from_str(body).map_err(|e| format!("not JSON: {e}"))?;
     let files = value
@@ -1164,7 +1164,7 @@ fn attribute(tag: &str, name: &str) -> Option<String> {
 
 /// Parses a PEP 503 HTML project page: every `<a href>`; the file name is
 /// the anchor text, else the URL's last segment.
-pub fn parse_index_html(body: &str, page_url: &str) -> Result<Vec<IndexFile>, String> {
+pub(crate) fn parse_index_html(body: &str, page_url: &str) -> Result<Vec<IndexFile>, String> {
     let lower = body.to_ascii_lowercase();
     let mut base = page_url.to_owned();
     if let Some(i) = lower.find("<base ") {
