@@ -69,7 +69,7 @@ impl Requirement {
             reason,
         };
         let (head, marker) = match text.split_once(';') {
-            Some((head, marker)) => (head, Some(Marker::parse(marker).map_err(&invalid)?)),
+            Some((head, marker)) => (head, Some(Marker::parse_text(marker).map_err(&invalid)?)),
             None => (text, None),
         };
         let head = head.trim();
@@ -372,7 +372,15 @@ impl MarkerParser {
 
 impl Marker {
     /// Parses the text after `;`.
-    pub fn parse(text: &str) -> Result<Marker, String> {
+    pub fn parse(text: &str) -> Result<Marker, RequirementError> {
+        Marker::parse_text(text).map_err(|reason| RequirementError::Invalid {
+            requirement: text.trim().to_owned(),
+            location: String::new(),
+            reason,
+        })
+    }
+
+    fn parse_text(text: &str) -> Result<Marker, String> {
         let mut parser = MarkerParser {
             tokens: tokenize(text)?,
             at: 0,

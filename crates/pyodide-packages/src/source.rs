@@ -20,12 +20,16 @@ use std::time::Duration;
 
 use sha2::{Digest, Sha256};
 
-use crate::install::{InstallError, LibraryArchive, Wheel, check_sha256, sha256_hex};
+use crate::install::{
+    InstallError, LibraryArchive, Overwrite, PlannedFile, PlannedMount, SchemePaths, Wheel,
+    check_sha256, plan, sha256_hex,
+};
 use crate::lock::{InstallDir, LockFile, PackageType};
 use crate::name::normalize;
 use crate::requirements::{MarkerEnv, Requirement};
 use crate::version::Version;
 use crate::wheel::{Platform, WheelName};
+use std::sync::Arc;
 
 /// Why requirements could not be turned into wheels.
 #[derive(Debug, thiserror::Error)]
@@ -212,6 +216,77 @@ pub struct Resolution {
     pub python_modules: Option<PathBuf>,
 }
 
+/// One archive of a [`MountSet`]: what `pyodide_vfs::ZipSource::new` takes.
+#[derive(Debug, Clone)]
+pub struct MountArchive {
+    /// The archive's file name (errors name it).
+    pub name: String,
+    /// Its verified bytes.
+    pub bytes: Arc<[u8]>,
+}
+
+/// Everything a [`Resolution`] needs mounted, ready for
+/// `pyodide_vfs::Vfs::mount_zip_union`: call it once per mount with
+/// `archives` (as `ZipSource`s) and the mount's files (as `ZipPlacement`s,
+/// [`PlannedFile::wheel`] indexing `archives`).
+#[derive(Debug, Clone)]
+pub struct MountSet {
+    /// The wheels, then the library archives.
+    pub archives: Vec<MountArchive>,
+    /// One read-only union mount per directory.
+    pub mounts: Vec<PlannedMount>,
+    /// Files several wheels provide (the later one is mounted).
+    pub overwrites: Vec<Overwrite>,
+}
+
+impl Resolution {
+    /// Lays out the resolved wheels ([`crate::install::plan`]) and library
+    /// archives (at [`SchemePaths::dynlib`], or in `site-packages` for
+    /// `install_dir: site`) as union mounts. `python_modules` is not part of
+    /// it: mount that directory read-only and put it on `sys.path`.
+    pub fn mount_set(&self, paths: &SchemePaths) -> Result<MountSet, InstallError> {
+        let wheels: Vec<Wheel> = self.wheels.iter().map(|w| w.wheel.clone()).collect();
+        let planned = plan(&wheels, paths)?;
+        let mut mounts = planned.mounts;
+        let mut archives: Vec<MountArchive> = wheels
+            .iter()
+            .map(|w| MountArchive {
+                name: w.file_name().to_owned(),
+                bytes: w.bytes().clone(),
+            })
+            .collect();
+        for library in &self.libraries {
+            let index = archives.len();
+            archives.push(MountArchive {
+                name: library.archive.file_name().to_owned(),
+                bytes: library.archive.bytes().clone(),
+            });
+            let point = match library.install_dir {
+                InstallDir::Dynlib => paths.dynlib.trim_end_matches('/').to_owned(),
+                _ => paths.site_packages.trim_end_matches('/').to_owned(),
+            };
+            let files = library.archive.files().iter().map(|f| PlannedFile {
+                wheel: index,
+                entry: f.clone(),
+                path: f.clone(),
+            });
+            match mounts.iter_mut().find(|m| m.point == point) {
+                Some(mount) => mount.files.extend(files),
+                None => mounts.push(PlannedMount {
+                    point,
+                    files: files.collect(),
+                }),
+            }
+        }
+        mounts.sort_by(|a, b| a.point.cmp(&b.point));
+        Ok(MountSet {
+            archives,
+            mounts,
+            overwrites: planned.overwrites,
+        })
+    }
+}
+
 /// Something the resolver reports while it works.
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
@@ -338,9 +413,7 @@ impl<'a> Resolver<'a> {
             let key = requirement.key();
             if let Some(version) = chosen.get(&key) {
                 let satisfied = Version::parse(version)
-                    .map(|v| {
-                        requirement.specifiers.is_empty() || requirement.specifiers.contains(&v)
-                    })
+                    .map(|v| requirement.specifiers.contains_prerelease(&v))
                     .unwrap_or(requirement.specifiers.is_empty());
                 if !satisfied {
                     return Err(SourceError::Conflict {
@@ -387,9 +460,12 @@ impl<'a> Resolver<'a> {
     ) -> Result<Found, SourceError> {
         let key = requirement.key();
         let mut tried = Vec::new();
+        // A lock file or python_modules offers one version: a pre-release is
+        // acceptable there when the specifiers allow it.
         let accepts = |version: &str| {
             requirement.specifiers.is_empty()
-                || Version::parse(version).is_ok_and(|v| requirement.specifiers.contains(&v))
+                || Version::parse(version)
+                    .is_ok_and(|v| requirement.specifiers.contains_prerelease(&v))
         };
 
         if let Some(dir) = &self.sources.wheelhouse
@@ -913,7 +989,7 @@ fn base_dir(base: &str) -> String {
 
 /// Resolves `href` against the page URL `base` (RFC 3986, the common cases:
 /// absolute, scheme-relative, host-relative, relative with `.` and `..`).
-pub fn join_url(base: &str, href: &str) -> String {
+pub(crate) fn join_url(base: &str, href: &str) -> String {
     if href.contains("://")
         && href.split("://").next().is_some_and(|s| {
             s.chars()
@@ -1010,7 +1086,7 @@ fn percent_decode(s: &str) -> String {
 }
 
 /// Parses a PEP 691 JSON project page.
-pub fn parse_index_json(body: &str, page_url: &str) -> Result<Vec<IndexFile>, String> {
+pub(crate) fn parse_index_json(body: &str, page_url: &str) -> Result<Vec<IndexFile>, String> {
     let value: serde_json::Value =
         serde_json::from_str(body).map_err(|e| format!("not JSON: {e}"))?;
     let files = value
@@ -1088,7 +1164,7 @@ fn attribute(tag: &str, name: &str) -> Option<String> {
 
 /// Parses a PEP 503 HTML project page: every `<a href>`; the file name is
 /// the anchor text, else the URL's last segment.
-pub fn parse_index_html(body: &str, page_url: &str) -> Result<Vec<IndexFile>, String> {
+pub(crate) fn parse_index_html(body: &str, page_url: &str) -> Result<Vec<IndexFile>, String> {
     let lower = body.to_ascii_lowercase();
     let mut base = page_url.to_owned();
     if let Some(i) = lower.find("<base ") {

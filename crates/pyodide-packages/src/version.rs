@@ -420,6 +420,13 @@ impl SpecifierSet {
         if candidate.is_prerelease() && !self.specifiers.iter().any(|s| s.version.is_prerelease()) {
             return false;
         }
+        self.contains_prerelease(candidate)
+    }
+
+    /// Whether `candidate` satisfies every clause, pre-release or not: for a
+    /// version that is the only one on offer (a lock file's, an installed
+    /// one, one already chosen).
+    pub fn contains_prerelease(&self, candidate: &Version) -> bool {
         self.specifiers.iter().all(|s| s.contains(candidate))
     }
 }
@@ -491,6 +498,9 @@ mod tests {
         assert!(!allows("<2.0", "2.0rc1"));
         assert!(!allows(">=1.0", "3.0rc1"), "no pre-releases by default");
         assert!(allows(">=3.0rc1", "3.0rc2"));
+        let set = SpecifierSet::parse(">=1.0").unwrap();
+        assert!(set.contains_prerelease(&v("3.0rc1")));
+        assert!(!set.contains_prerelease(&v("0.9rc1")));
         assert!(allows("~=2.2", "2.9"));
         assert!(!allows("~=2.2", "3.0"));
         assert!(allows("~=1.4.5", "1.4.9"));

@@ -8,6 +8,7 @@ use std::sync::{Arc, Mutex};
 use std::thread;
 
 use super::*;
+use crate::install::SchemePaths;
 use crate::install::tests::{Member, wheel_bytes};
 
 /// A loopback server answering at most `max_requests` requests from `routes`
@@ -473,6 +474,52 @@ fn lock_file_packages_come_from_the_configured_base_url() {
     let mount = crate::install::plan_libraries(std::slice::from_ref(&lib.archive), "/usr/lib");
     assert_eq!(mount.point, "/usr/lib");
     assert_eq!(mount.files[0].path, "libfast.so");
+
+    // Mounted as the embedder would, and read back through the guest file system.
+    let set = resolution.mount_set(&SchemePaths::pyodide("3.14")).unwrap();
+    let points: Vec<&str> = set.mounts.iter().map(|m| m.point.as_str()).collect();
+    assert_eq!(points, ["/lib/python3.14/site-packages", "/usr/lib"]);
+    let archives: Vec<pyodide_vfs::ZipSource> = set
+        .archives
+        .iter()
+        .map(|a| pyodide_vfs::ZipSource::new(a.name.clone(), a.bytes.clone()).unwrap())
+        .collect();
+    let mut vfs = pyodide_vfs::Vfs::default();
+    for mount in &set.mounts {
+        let placements: Vec<pyodide_vfs::ZipPlacement> = mount
+            .files
+            .iter()
+            .map(|f| pyodide_vfs::ZipPlacement {
+                archive: f.wheel,
+                entry: f.entry.clone(),
+                path: f.path.clone(),
+            })
+            .collect();
+        vfs.mount_zip_union(
+            pyodide_vfs::GuestPath::from(mount.point.as_str()),
+            &archives,
+            &placements,
+        )
+        .unwrap();
+    }
+    for (path, size) in [
+        ("/usr/lib/libfast.so", 4),
+        ("/lib/python3.14/site-packages/pkg/__init__.py", 0),
+        (
+            "/lib/python3.14/site-packages/pkg_core-1.0.dist-info/METADATA",
+            "Metadata-Version: 2.1\nName: pkg_core\nVersion: 1.0\n\nLong description: Name: not-a-header\n"
+                .len() as u64,
+        ),
+    ] {
+        let st = vfs
+            .stat(
+                pyodide_vfs::Dirfd::Cwd,
+                pyodide_vfs::GuestPath::from(path),
+                true,
+            )
+            .unwrap_or_else(|e| panic!("{path}: {e:?}"));
+        assert_eq!(st.size, size, "{path}");
+    }
 }
 
 #[test]
