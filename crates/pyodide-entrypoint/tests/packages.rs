@@ -430,9 +430,17 @@ print(ctypes.c_int.in_dll(lib, "answer").value)
 gga = ctypes.cast(ctypes.pythonapi.PyObject_GenericGetAttr, ctypes.c_void_p).value
 tp_getattro = ctypes.c_void_p.from_address(id(object) + 72).value
 print(lib.generic_getattr() == gga == tp_getattro, lib.object_type() == id(object))
+try:
+    lib.not_exported
+except AttributeError as e:
+    print(e)
 "#,
         )?;
-        assert_eq!(out, "42 7 1234 0\n42\nTrue True\n");
+        assert_eq!(
+            out,
+            "42 7 1234 0\n42\nTrue True\n\
+             Tried to lookup unknown symbol \"not_exported\" in dynamic lib: /dyltest/libdyltest.so\n"
+        );
         Ok(())
     })
 }
