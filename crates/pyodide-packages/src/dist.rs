@@ -15,6 +15,7 @@ mod cache;
 mod error;
 mod extract;
 mod source;
+pub(crate) use source::is_unreachable;
 mod versions;
 
 #[cfg(test)]

@@ -780,7 +780,7 @@ impl<'a> Resolver<'a> {
             )
             .call()
             .map_err(|e| {
-                if is_unreachable(&e) {
+                if crate::dist::is_unreachable(&e) {
                     SourceError::Unreachable {
                         url: url.to_owned(),
                         detail: e.to_string(),
@@ -956,26 +956,6 @@ pub fn scan_vendored(dir: &Path) -> Result<BTreeMap<String, VendoredDist>, Sourc
         );
     }
     Ok(out)
-}
-
-/// Whether a ureq error means the host could not be reached at all.
-fn is_unreachable(error: &ureq::Error) -> bool {
-    match error {
-        ureq::Error::HostNotFound | ureq::Error::ConnectionFailed | ureq::Error::Timeout(_) => true,
-        ureq::Error::Io(e) => matches!(
-            e.kind(),
-            io::ErrorKind::ConnectionRefused
-                | io::ErrorKind::ConnectionReset
-                | io::ErrorKind::ConnectionAborted
-                | io::ErrorKind::NotConnected
-                | io::ErrorKind::TimedOut
-                | io::ErrorKind::NetworkUnreachable
-                | io::ErrorKind::HostUnreachable
-                | io::ErrorKind::NetworkDown
-                | io::ErrorKind::AddrNotAvailable
-        ),
-        _ => false,
-    }
 }
 
 /// `base` made to end with `/` (a directory URL).

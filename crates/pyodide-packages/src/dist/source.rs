@@ -367,7 +367,7 @@ pub(crate) fn download(
 }
 
 /// Whether a ureq error means the host could not be reached at all.
-fn is_unreachable(error: &ureq::Error) -> bool {
+pub(crate) fn is_unreachable(error: &ureq::Error) -> bool {
     match error {
         ureq::Error::HostNotFound | ureq::Error::ConnectionFailed | ureq::Error::Timeout(_) => true,
         ureq::Error::Io(e) => matches!(
