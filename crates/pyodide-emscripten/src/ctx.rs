@@ -24,6 +24,15 @@ impl SharedEntropy {
     pub fn new(source: impl EntropySource + 'static) -> Self {
         SharedEntropy(Arc::new(Mutex::new(Box::new(source))))
     }
+
+    /// Swaps the source behind every clone of this handle (and so behind
+    /// `random_get` and `/dev/(u)random`) and returns the previous one. Used
+    /// to leave the deterministic stream of snapshot creation for real
+    /// entropy once a restored instance is about to run user code.
+    pub fn replace(&self, source: Box<dyn EntropySource>) -> Box<dyn EntropySource> {
+        let mut guard = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        std::mem::replace(&mut *guard, source)
+    }
 }
 
 impl std::fmt::Debug for SharedEntropy {
@@ -213,5 +222,34 @@ impl EmscriptenCtxBuilder {
             net: Default::default(),
             libffi: Default::default(),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Yields `byte` for every byte asked for.
+    struct Constant(u8);
+
+    impl EntropySource for Constant {
+        fn fill(&mut self, buf: &mut [u8]) {
+            buf.fill(self.0);
+        }
+    }
+
+    #[test]
+    fn replace_swaps_the_source_behind_every_clone() {
+        let shared = SharedEntropy::new(Constant(7));
+        let mut vfs_side = shared.clone();
+        let mut buf = [0u8; 4];
+        vfs_side.fill(&mut buf);
+        assert_eq!(buf, [7; 4]);
+
+        let mut old = shared.replace(Box::new(Constant(9)));
+        vfs_side.fill(&mut buf);
+        assert_eq!(buf, [9; 4], "a clone draws from the new source");
+        old.fill(&mut buf);
+        assert_eq!(buf, [7; 4], "the previous source is handed back intact");
     }
 }
