@@ -120,6 +120,16 @@ impl EmscriptenCtx {
         &self.entropy
     }
 
+    /// The file-mode creation mask the guest set (`umask`; 0o022 at start).
+    pub fn umask(&self) -> u32 {
+        self.umask
+    }
+
+    /// Sets the file-mode creation mask, as a restored instance had it.
+    pub fn set_umask(&mut self, mask: u32) {
+        self.umask = mask & 0o777;
+    }
+
     pub(crate) fn handles(&self) -> wasmtime::Result<&Handles> {
         self.handles.as_ref().ok_or_else(|| {
             wasmtime::format_err!(
