@@ -44,7 +44,9 @@ mod trampoline;
 mod wasi;
 
 pub use boot::EmscriptenInstance;
-pub use ctx::{DEFAULT_MEMORY_LIMIT, EmscriptenCtx, EmscriptenCtxBuilder, SharedEntropy};
+pub use ctx::{
+    ConsumerSlot, DEFAULT_MEMORY_LIMIT, EmscriptenCtx, EmscriptenCtxBuilder, SharedEntropy,
+};
 pub use engine::{EngineSettings, new_engine};
 pub use linker::{CtxGetter, add_to_linker, define_missing_as_traps};
 pub use module_cache::{ArtifactCheck, CacheOutcome, LoadedModule, ModuleCache, RebuildReason};

@@ -77,7 +77,7 @@ mod tar_mount;
 mod time;
 mod vfs;
 
-pub use entropy::{EntropySource, OsEntropy};
+pub use entropy::{Denied, EntropySource, OsEntropy};
 pub use errno::{Errno, MountError};
 pub use flags::{AccessCheck, AccessMode, OpenFlags, Whence};
 pub use host::open_host_dir;
