@@ -56,6 +56,20 @@ def run(request):
             import atexit
 
             atexit._run_exitfuncs()
+        elif kind == "exec":
+            # pyworkerd's own code (snapshot imports, reseeding), run in a
+            # private namespace: no sys.argv or sys.path change.
+            exec(compile(target, "<pyworkerd>", "exec"), {"__builtins__": __builtins__})
+        elif kind == "restored":
+            # Right after a snapshot restore: mounts may have appeared, and
+            # the environment given to this run is set.
+            import importlib
+            import os
+
+            importlib.invalidate_caches()
+            for item in args:
+                key, _, value = item.partition("=")
+                os.environ[key] = value
         else:
             raise ValueError(f"unknown request kind {kind!r}")
         return _finish(0, "")

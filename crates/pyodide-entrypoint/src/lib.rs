@@ -21,11 +21,15 @@
 
 mod interpreter;
 mod runtime;
+mod snapshot;
+mod vfs_image;
 
 pub use interpreter::{Interpreter, InterpreterConfig, Mount, RunError};
 pub use pyodide_emscripten::EngineSettings;
+pub use pyodide_snapshot::SnapshotError;
 pub use pyodide_vfs::{InputSource, OutputSink, SharedBuffer};
 pub use runtime::{Progress, Runtime, RuntimeOptions};
+pub use snapshot::{BASELINE_IMPORTS, Snapshot, SnapshotKind, SnapshotRequest, artifact_path};
 
 use std::path::PathBuf;
 
@@ -83,6 +87,32 @@ pub enum Error {
     Exited {
         /// The exit status.
         status: i32,
+    },
+    /// A snapshot was refused: its sidecar is missing, damaged, of an
+    /// unknown format or made for another Pyodide, binary or engine.
+    #[error(transparent)]
+    Snapshot(#[from] pyodide_snapshot::SnapshotError),
+    /// Capturing or baking a snapshot failed.
+    #[error("cannot make the snapshot")]
+    SnapshotCapture(#[from] pyodide_snapshot::Error),
+    /// The interpreter's state cannot be snapshotted or restored.
+    #[error("snapshot: {0}")]
+    SnapshotState(String),
+    /// This Pyodide release cannot make or restore snapshots.
+    #[error("snapshots are not supported for pyodide '{version}': {why}")]
+    SnapshotUnsupported {
+        /// The release.
+        version: String,
+        /// Why.
+        why: String,
+    },
+    /// An import made while creating a snapshot failed.
+    #[error("importing '{module}' while making the snapshot failed\n{traceback}")]
+    SnapshotImport {
+        /// The module.
+        module: String,
+        /// Its traceback.
+        traceback: String,
     },
     /// The interpreter's driver misbehaved (a bug in pyworkerd).
     #[error("internal error in the interpreter driver: {0}")]

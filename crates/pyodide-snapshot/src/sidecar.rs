@@ -92,6 +92,11 @@ pub struct Sidecar {
     /// Length of the function table (`__indirect_function_table`) at
     /// capture, host-added entries (the call trampoline) included.
     pub table_len: u64,
+    /// The instance's other tables as (absolute index, length), when
+    /// every entry was null at capture: a restore grows them back to that
+    /// length with nulls. (A table holding host references cannot be
+    /// snapshotted.)
+    pub null_tables: Vec<(u32, u64)>,
     /// The guest environment (name, value), in order.
     pub environment: Vec<(String, String)>,
     /// The Python modules imported while making the snapshot, in order.
@@ -428,6 +433,7 @@ mod tests {
             kind: SnapshotKind::Dedicated,
             identity: identity(),
             table_len: 8734,
+            null_tables: vec![(1, 2)],
             environment: vec![("HOME".into(), "/home/pyodide".into())],
             imports: vec!["asyncio".into(), "json".into()],
             artifact: ArtifactDigest {

@@ -125,6 +125,7 @@ fn a_damaged_file_is_refused_from_disk_too() {
         kind: SnapshotKind::Baseline,
         identity: identity(),
         table_len: 1,
+        null_tables: vec![],
         environment: vec![],
         imports: vec![],
         artifact: ArtifactDigest { len: 1, xxh3: 2 },
