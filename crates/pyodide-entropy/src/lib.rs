@@ -187,7 +187,7 @@ impl Default for Policy {
     /// |---|---|---|
     /// | [`STARTUP`] | 16 calls, 4 KiB | CPython's hash secret and whatever start-up draws before the policy is in place |
     /// | `random` | 10 calls, 2496 B | its global `Random()` seeds itself at import (reseeded after restore) |
-    /// | `tempfile` | 10 calls, 2496 B | the name generator's `Random()` (reset after restore) |
+    /// | `tempfile` | 20 calls, 4992 B | its name generators' `Random()`s: one probing for the default directory, one for names (reset after restore) |
     /// | `multiprocessing.process` | 1 call, 32 B | the main process's `authkey` |
     /// | `numpy.random`, `numpy.random.mtrand` | 2 calls, 64 B | the legacy global `RandomState` (reseeded after restore) |
     /// | `pydantic_core` | 2 calls, 128 B | hash seeds of its Rust core |
@@ -200,7 +200,10 @@ impl Default for Policy {
         Policy::empty()
             .allow(STARTUP, Budget::new(16, 4096))
             .allow("random", RANDOM_SEED)
-            .allow("tempfile", RANDOM_SEED)
+            .allow(
+                "tempfile",
+                Budget::new(2 * RANDOM_SEED.calls, 2 * RANDOM_SEED.bytes),
+            )
             .allow("multiprocessing.process", Budget::new(1, 32))
             .allow("numpy.random", Budget::new(2, 64))
             .allow("numpy.random.mtrand", Budget::new(2, 64))

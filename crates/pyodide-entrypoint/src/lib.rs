@@ -19,6 +19,7 @@
 //!
 //! Tests: `tests/` (real Pyodide, fetched through the project's fetch code).
 
+mod entropy;
 mod interpreter;
 mod runtime;
 mod snapshot;
@@ -113,6 +114,22 @@ pub enum Error {
         module: String,
         /// Its traceback.
         traceback: String,
+    },
+    /// While a snapshot was being made, a module asked for entropy at its
+    /// top level outside the allow-list of `pyodide-entropy`.
+    #[error(
+        "'{consumer}' drew entropy at its top level while the snapshot was being made \
+         ({bytes} bytes in {calls} calls refused): values drawn then would repeat in every \
+         instance restored from the snapshot; move the call into a request handler or a \
+         function called from one"
+    )]
+    TopLevelEntropy {
+        /// The module whose top level ran (or a `pyodide_entropy` pseudo-consumer).
+        consumer: String,
+        /// Bytes refused to it.
+        bytes: u64,
+        /// Draws refused to it.
+        calls: u64,
     },
     /// The interpreter's driver misbehaved (a bug in pyworkerd).
     #[error("internal error in the interpreter driver: {0}")]
