@@ -185,7 +185,7 @@ impl Default for Policy {
     ///
     /// | consumer | budget | why |
     /// |---|---|---|
-    /// | [`STARTUP`] | 16 calls, 4 KiB | CPython's hash secret and whatever start-up draws before the policy is in place |
+    /// | [`STARTUP`] | 4 calls, 256 B | CPython's hash secret (one draw of 24 bytes on both supported releases), with room to spare |
     /// | `random` | 10 calls, 2496 B | its global `Random()` seeds itself at import (reseeded after restore) |
     /// | `tempfile` | 20 calls, 4992 B | its name generators' `Random()`s: one probing for the default directory, one for names (reset after restore) |
     /// | `multiprocessing.process` | 1 call, 32 B | the main process's `authkey` |
@@ -198,7 +198,7 @@ impl Default for Policy {
     fn default() -> Self {
         let small = Budget::new(1, 64);
         Policy::empty()
-            .allow(STARTUP, Budget::new(16, 4096))
+            .allow(STARTUP, Budget::new(4, 256))
             .allow("random", RANDOM_SEED)
             .allow(
                 "tempfile",

@@ -4,8 +4,11 @@
 //! [`snapshot_entropy`] (the fixed-seed, accounted stream of
 //! `pyodide-entropy`) from its first instruction; [`enter_snapshot_mode`]
 //! then installs the Python half (`entropy_policy.py`: it names the module
-//! whose top level runs in a slot the host reads in `random_get`, and makes
-//! a refused `os.urandom` raise with advice); after each import step
+//! whose top level runs in a slot the host reads in `random_get`, makes a
+//! refused `os.urandom` raise `TopLevelEntropyError` with advice, and makes
+//! the global generator's functions (`random.random()`, `choice()`, …)
+//! raise `TopLevelRandomError`, since its state is in the snapshot); after
+//! each import step
 //! [`check_top_level_entropy`] turns a refusal recorded in the ledger into
 //! [`Error::TopLevelEntropy`] (this also catches C-level draws that swallow
 //! the refusal, like `random.Random()` falling back to the time). A restored
@@ -342,8 +345,44 @@ mod tests {
                 assert_eq!(random.bytes, 624 * 4, "{version}: {ledger:?}");
                 assert_eq!(random.denied_calls, 0);
                 // CPython's hash secret, drawn before any Python ran.
-                assert!(ledger.usage(pyodide_entropy::STARTUP).bytes >= 24);
+                assert_eq!(ledger.usage(pyodide_entropy::STARTUP).bytes, 24);
                 assert!(ledger.denials().is_empty(), "{version}: {ledger:?}");
+            }
+            Ok(())
+        })
+    }
+
+    #[test]
+    fn the_baseline_imports_fit_the_default_policy() -> TestResult {
+        on_big_stack(|| {
+            for version in VERSIONS {
+                let (mut py, _dir) = snapshot_mode(version, &[])?;
+                for name in crate::BASELINE_IMPORTS {
+                    py.interp.run(&format!("import {name}"), &[])?;
+                    check_top_level_entropy(&mut py.interp)?;
+                }
+                // Entering twice (a snapshot made on top of one made in
+                // snapshot mode) keeps the one policy.
+                enter_snapshot_mode(&mut py.interp)?;
+                py.interp.run(
+                    "import sys, os\nprint(sys.modules['_pyworkerd_entropy']._tool is not None, \
+                     os.urandom.__module__)",
+                    &[],
+                )?;
+                assert_eq!(stdout_text(&py), "True _pyworkerd_entropy\n");
+                let ledger = py.ledger.get();
+                assert!(ledger.denials().is_empty(), "{version}: {ledger:?}");
+                // The hash secret at start-up, and `random` (imported by
+                // `tempfile`) seeding itself: nothing else draws.
+                let consumers: Vec<(&str, u64, u64)> = ledger
+                    .consumers()
+                    .map(|(name, usage)| (name, usage.calls, usage.bytes))
+                    .collect();
+                assert_eq!(
+                    consumers,
+                    [(pyodide_entropy::STARTUP, 1, 24), ("random", 10, 2496)],
+                    "{version}"
+                );
             }
             Ok(())
         })
@@ -412,6 +451,44 @@ mod tests {
                 assert!(message.contains("move the call into a request handler"));
                 // `random` itself seeded within its budget.
                 assert_eq!(py.ledger.get().usage("random").denied_calls, 0);
+            }
+            Ok(())
+        })
+    }
+
+    #[test]
+    fn the_global_generator_is_blocked_at_top_level_and_works_after() -> TestResult {
+        on_big_stack(|| {
+            for version in VERSIONS {
+                let files = [
+                    ("dice.py", "import random\nROLL = random.randint(1, 6)\n"),
+                    (
+                        "picker.py",
+                        "from random import choice\nSEEDED = __import__('random').seed\n",
+                    ),
+                ];
+                let (mut py, _dir) = snapshot_mode(version, &files)?;
+                let error = py.interp.run("import dice", &[]).unwrap_err();
+                let RunError::Exception { traceback } = error else {
+                    panic!("{version}: not an exception: {error}");
+                };
+                assert!(
+                    traceback.contains(
+                        "TopLevelRandomError: 'dice' called random.randint() at its top level"
+                    ),
+                    "{version}: {traceback}"
+                );
+                assert!(traceback.contains("move the call into a request handler"));
+                // Taking a reference is fine; so is seeding.
+                py.interp.run("import picker", &[])?;
+                check_top_level_entropy(&mut py.interp)?;
+                leave_snapshot_mode(&mut py.interp)?;
+                py.interp.run(
+                    "import picker, random\nprint(picker.choice('ab') in 'ab', \
+                     random.randint.__self__ is random._inst)",
+                    &[],
+                )?;
+                assert_eq!(stdout_text(&py), "True True\n", "{version}");
             }
             Ok(())
         })

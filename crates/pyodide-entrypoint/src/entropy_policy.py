@@ -12,6 +12,10 @@
 # names the next enclosing module frame. Every other code object disables
 # the event at its first start, so the cost is paid once per function.
 #
+# The global random generator's functions (random.random(), choice(), ...)
+# raise TopLevelRandomError while the policy is active: its state would be
+# repeated in every restored instance.
+#
 # A refused draw is EIO. os.urandom (the path of os.urandom, secrets, uuid4
 # and random.SystemRandom) turns it into TopLevelEntropyError with advice;
 # C-level draws that swallow the error (random.Random() seeding itself falls
@@ -30,6 +34,10 @@ TOOL_NAME = "pyworkerd entropy policy"
 
 class TopLevelEntropyError(OSError):
     """Entropy asked for at a module's top level while a snapshot is made."""
+
+
+class TopLevelRandomError(RuntimeError):
+    """The global random generator used while a snapshot is made."""
 
 
 def advice(consumer, size):
@@ -85,11 +93,47 @@ def _patch(obj, attribute, value):
     setattr(obj, attribute, value)
 
 
+# Module-level functions of random that do not draw from the global
+# generator's state.
+_RANDOM_ALLOWED = {"seed", "getstate", "setstate"}
+
+
+def _blocked(qualname, function):
+    def blocked(*args, **kwargs):
+        if _active:
+            raise TopLevelRandomError(
+                f"{_current!r} called {qualname}() at its top level while pyworkerd "
+                "was making a snapshot: the generator's state is part of the "
+                "snapshot, so the result would repeat in every instance restored "
+                "from it; move the call into a request handler or a function "
+                "called from one"
+            )
+        return function(*args, **kwargs)
+
+    blocked.__name__ = function.__name__
+    blocked.__qualname__ = getattr(function, "__qualname__", function.__name__)
+    blocked.__doc__ = function.__doc__
+    return blocked
+
+
 def _patch_random(module):
     # random binds os.urandom at import: if it was imported before enter(),
     # it holds the original.
     if getattr(module, "_urandom", None) is _original_urandom:
         _patch(module, "_urandom", urandom)
+    # random.random(), choice(), ... are bound methods of one generator
+    # whose state (seeded from the snapshot's stream, reseeded after a
+    # restore) is in the snapshot: results drawn now would repeat.
+    # References taken now (`from random import choice`) keep working after
+    # leave(): the wrapper only blocks while the policy is active.
+    generator = getattr(module, "_inst", None)
+    if generator is None:
+        return
+    for name, value in list(module.__dict__.items()):
+        if name.startswith("_") or name in _RANDOM_ALLOWED:
+            continue
+        if callable(value) and getattr(value, "__self__", None) is generator:
+            _patch(module, name, _blocked(f"random.{name}", value))
 
 
 def _patch_tempfile(module):
@@ -148,7 +192,12 @@ def enter():
     import os
 
     if _active:
-        raise RuntimeError("the entropy policy is already installed")
+        # Restored from a snapshot made in snapshot mode, to make another
+        # on top of it: everything is in place but the host's knowledge of
+        # the slot.
+        _write(UNKNOWN)
+        address, _ = _slot.buffer_info()
+        return f"{address} {SLOT_SIZE}"
     monitoring = sys.monitoring
     for tool in (4, 3, 0, 1, 2, 5):
         if monitoring.get_tool(tool) is None:
