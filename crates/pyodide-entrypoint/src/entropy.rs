@@ -20,7 +20,7 @@
 #![cfg_attr(not(test), allow(dead_code))]
 
 use pyodide_emscripten::{ConsumerSlot, SharedEntropy};
-use pyodide_entropy::{LedgerHandle, OsEntropy, Policy, SnapshotEntropy};
+use pyodide_entropy::{Ledger, LedgerHandle, OsEntropy, Policy, SnapshotEntropy};
 use wasmtime::TypedFunc;
 
 use crate::Error;
@@ -107,6 +107,18 @@ pub(crate) fn check_top_level_entropy(interp: &mut Interpreter) -> Result<(), Er
             })
         }
     }
+}
+
+/// The ledger of the interpreter's entropy source, if it keeps one (what a
+/// snapshot's sidecar records: who drew how much while it was made).
+pub(crate) fn ledger(interp: &Interpreter) -> Option<Ledger> {
+    interp
+        .store
+        .data()
+        .ctx
+        .entropy()
+        .ledger()
+        .map(|handle| handle.get())
 }
 
 /// Before user code runs in a restored instance (or in the instance that
@@ -341,6 +353,7 @@ mod tests {
                 py.interp.run("import random, tempfile", &[])?;
                 check_top_level_entropy(&mut py.interp)?;
                 let ledger = py.ledger.get();
+                assert_eq!(super::ledger(&py.interp).as_ref(), Some(&ledger));
                 let random = ledger.usage("random");
                 assert_eq!(random.bytes, 624 * 4, "{version}: {ledger:?}");
                 assert_eq!(random.denied_calls, 0);
@@ -395,6 +408,7 @@ mod tests {
                 let files = [
                     ("secret_token.py", "import os\nTOKEN = os.urandom(16)\n"),
                     ("outer.py", "import secret_token\nAFTER = 1\n"),
+                    ("execer.py", "exec('import os\\nos.urandom(4)', {})\n"),
                 ];
                 let (mut py, _dir) = snapshot_mode(version, &files)?;
                 let error = py.interp.run("import outer", &[]).unwrap_err();
@@ -424,6 +438,13 @@ mod tests {
                     }
                     other => panic!("{version}: {other:?}"),
                 }
+                // Code exec'd in a nameless namespace counts for the module
+                // around it.
+                let error = py.interp.run("import execer", &[]).unwrap_err();
+                assert!(
+                    error.to_string().contains("'execer' asked for 4 bytes"),
+                    "{version}: {error}"
+                );
             }
             Ok(())
         })

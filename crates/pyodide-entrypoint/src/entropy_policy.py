@@ -70,11 +70,13 @@ def _write(name):
 
 
 def _module_of(frame):
-    """The module whose top level `frame` (or the nearest caller) runs."""
+    """The module whose top level `frame` (or the nearest caller) runs; code
+    exec'd in a namespace without a name counts for the module around it."""
     while frame is not None:
         if frame.f_code.co_name == "<module>":
             name = frame.f_globals.get("__name__")
-            return name if isinstance(name, str) and name else UNKNOWN
+            if isinstance(name, str) and name:
+                return name
         frame = frame.f_back
     return UNKNOWN
 
