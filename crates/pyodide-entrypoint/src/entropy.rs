@@ -545,6 +545,11 @@ mod tests {
                     // Top-level entropy is ordinary again.
                     py.interp
                         .run("import secrets\nprint(len(secrets.token_hex(8)))", &[])?;
+                    // The hash secret stays pinned: it was drawn at start-up.
+                    py.interp.run(
+                        "print(hash('pyworkerd'), sys.flags.hash_randomization)",
+                        &[],
+                    )?;
                     assert!(py.interp.store.data().ctx.entropy().ledger().is_none());
                     outputs.push(stdout_text(&py));
                 }
@@ -564,6 +569,11 @@ mod tests {
                     "{version}: the policy is gone"
                 );
                 assert_eq!(lines[0][2], "16");
+                assert_eq!(
+                    lines[0][3], lines[1][3],
+                    "{version}: the hash secret differs"
+                );
+                assert!(lines[0][3].ends_with(" 1"), "{version}: {}", lines[0][3]);
             }
             Ok(())
         })
