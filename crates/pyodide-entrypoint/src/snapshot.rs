@@ -59,7 +59,7 @@ pub const BASELINE_IMPORTS: &[&str] = &[
 
 /// Revision of what a baseline contains (its import list and how it is
 /// made); part of the automatic baseline's file name.
-const BASELINE_REVISION: u32 = 1;
+const BASELINE_REVISION: u32 = 2;
 
 /// The name under which the driver's `run` function is anchored.
 const DRIVER_ANCHOR: &str = "driver_run";
@@ -619,55 +619,40 @@ impl Interpreter {
     }
 }
 
-/// Where snapshot creation meets the entropy policy: the deterministic
-/// stream creation runs on, the checks after each import, and leaving it
-/// after a restore.
+/// Where snapshot creation meets the entropy policy (`crate::entropy`):
+/// the deterministic, accounted stream creation runs on, the checks after
+/// each import, the ledger for the sidecar, and leaving it after a restore.
 mod entropy_integration {
     use super::*;
+    use crate::entropy;
 
     /// The deterministic entropy a snapshot is made with.
     pub(super) fn creation_source() -> SharedEntropy {
-        SharedEntropy::new(Deterministic(0x005e_ed0f_5aa5_500d))
+        entropy::snapshot_entropy().0
     }
 
-    pub(super) fn enter(_interpreter: &mut Interpreter) -> Result<(), Error> {
-        Ok(())
+    pub(super) fn enter(interpreter: &mut Interpreter) -> Result<(), Error> {
+        entropy::enter_snapshot_mode(interpreter)
     }
 
-    pub(super) fn check(_interpreter: &mut Interpreter) -> Result<(), Error> {
-        Ok(())
+    pub(super) fn check(interpreter: &mut Interpreter) -> Result<(), Error> {
+        entropy::check_top_level_entropy(interpreter)
     }
 
-    pub(super) fn ledger(_interpreter: &mut Interpreter) -> Result<Vec<u8>, Error> {
-        Ok(Vec::new())
-    }
-
-    /// After a restore: OS entropy is already behind `random_get`; reseed
-    /// what drew from the creation's stream.
-    pub(super) fn leave(interpreter: &mut Interpreter) -> Result<(), Error> {
-        let code = "import sys\n\
-                    if 'random' in sys.modules:\n    sys.modules['random'].seed()\n\
-                    if 'tempfile' in sys.modules:\n    sys.modules['tempfile']._name_sequence = None\n";
-        interpreter.request("exec", code, &[]).map_err(|e| match e {
-            RunError::Host(error) => error,
-            other => Error::Driver(format!("cannot reseed after the restore: {other}")),
-        })
-    }
-
-    /// SplitMix64: a fixed stream, the same for every creation.
-    struct Deterministic(u64);
-
-    impl pyodide_vfs::EntropySource for Deterministic {
-        fn fill(&mut self, buf: &mut [u8]) -> Result<(), pyodide_vfs::Denied> {
-            for chunk in buf.chunks_mut(8) {
-                self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
-                let mut z = self.0;
-                z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-                z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-                z ^= z >> 31;
-                chunk.copy_from_slice(&z.to_le_bytes()[..chunk.len()]);
-            }
-            Ok(())
+    /// Who drew how much entropy while the snapshot was made, encoded.
+    pub(super) fn ledger(interpreter: &mut Interpreter) -> Result<Vec<u8>, Error> {
+        match entropy::ledger(interpreter) {
+            None => Ok(Vec::new()),
+            Some(ledger) => bincode::serde::encode_to_vec(&ledger, bincode::config::standard())
+                .map_err(|e| {
+                    Error::SnapshotState(format!("cannot encode the entropy ledger: {e}"))
+                }),
         }
+    }
+
+    /// After a restore: OS entropy behind `random_get`, the policy
+    /// removed, the random generators reseeded.
+    pub(super) fn leave(interpreter: &mut Interpreter) -> Result<(), Error> {
+        entropy::leave_snapshot_mode(interpreter)
     }
 }
