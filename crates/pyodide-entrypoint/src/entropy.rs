@@ -15,10 +15,6 @@
 //! instance calls [`leave_snapshot_mode`] before user code: real entropy,
 //! the policy removed, `random`, `numpy.random` and `tempfile` reseeded.
 
-// Until snapshot creation and restore (`snapshot.rs`) call these; remove
-// then.
-#![cfg_attr(not(test), allow(dead_code))]
-
 use pyodide_emscripten::{ConsumerSlot, SharedEntropy};
 use pyodide_entropy::{Ledger, LedgerHandle, OsEntropy, Policy, SnapshotEntropy};
 use wasmtime::TypedFunc;
