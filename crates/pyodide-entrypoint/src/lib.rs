@@ -118,8 +118,8 @@ pub enum Error {
     /// While a snapshot was being made, a module asked for entropy at its
     /// top level outside the allow-list of `pyodide-entropy`.
     #[error(
-        "'{consumer}' drew entropy at its top level while the snapshot was being made \
-         ({bytes} bytes in {calls} calls refused): values drawn then would repeat in every \
+        "'{consumer}' asked for entropy at its top level while the snapshot was being made \
+         (refused: {bytes} bytes, {calls} draw(s)): values drawn then would repeat in every \
          instance restored from the snapshot; move the call into a request handler or a \
          function called from one"
     )]
