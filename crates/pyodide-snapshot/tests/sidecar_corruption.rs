@@ -30,6 +30,7 @@ fn sidecar() -> impl Strategy<Value = Sidecar> {
                 kind,
                 identity: identity(),
                 table_len,
+                null_tables: vec![(1, table_len / 2)],
                 environment,
                 imports,
                 artifact: ArtifactDigest { len, xxh3 },
