@@ -200,3 +200,50 @@ fn relocatable_pyodide_refuses_snapshots() -> Result<()> {
     );
     Ok(())
 }
+
+/// Makes a dedicated snapshot of a module with `source` as its top level.
+fn dedicated_error(runtime: &Runtime, source: &str) -> Result<Error> {
+    let baseline = runtime.baseline_snapshot()?;
+    let dir = tempfile::tempdir()?;
+    let module = dir.path().join("holder.py");
+    std::fs::write(&module, source)?;
+    let result = runtime.create_snapshot(
+        &SnapshotRequest {
+            kind: SnapshotKind::Dedicated,
+            imports: vec![],
+            module: Some(module),
+        },
+        Some(&baseline),
+        &dir.path().join("holder.snap"),
+    );
+    assert!(
+        !dir.path().join("holder.snap").exists(),
+        "a refused snapshot was written"
+    );
+    Ok(result.expect_err("the snapshot must be refused"))
+}
+
+#[test]
+fn state_a_restore_cannot_rebuild_refuses_the_snapshot() -> Result<()> {
+    on_big_stack(|| -> Result<()> {
+        let runtime = runtime("314.0.7")?;
+        // An open file: a restored instance starts with stdio alone.
+        let err = dedicated_error(&runtime, "HANDLE = open('/tmp/kept-open', 'w')\n")?;
+        assert!(matches!(err, Error::SnapshotState(_)), "{err:?}");
+        assert!(
+            err.to_string().contains("descriptor 3 (Regular) is open"),
+            "{err}"
+        );
+        // A ctypes callback: a function-table slot the host filled.
+        let err = dedicated_error(
+            &runtime,
+            "import ctypes\nCALLBACK = ctypes.CFUNCTYPE(ctypes.c_int)(lambda: 1)\n",
+        )?;
+        assert!(
+            err.to_string()
+                .contains("the function table grew by 1 entries"),
+            "{err}"
+        );
+        Ok(())
+    })
+}
