@@ -9,11 +9,14 @@
 //! instantiates it. Restoring is: check the sidecar (identity, checksums),
 //! map the module (once per process: a [`Snapshot`] keeps it), then per
 //! interpreter instantiate it, install the call trampoline again, rebuild
-//! the file system, attach the driver and switch to real entropy. Nothing
-//! re-runs CPython's initialisation.
+//! the file system, attach the driver and reseed the random generators
+//! from real entropy. Nothing re-runs CPython's initialisation.
 //!
 //! Creation boots (or restores the previous kind of snapshot) with a
-//! deterministic entropy stream, imports, and captures. Because CPython
+//! deterministic entropy stream, enters snapshot mode (`crate::entropy`:
+//! top-level draws outside the policy refuse the snapshot), imports,
+//! leaves snapshot mode — so its `sys.monitoring` tool and patches are not
+//! in the image and a restore only has to reseed — and captures. Because CPython
 //! draws its hash secret at start-up from that stream, every interpreter
 //! restored from one snapshot has the same `str` hash secret (as with a
 //! fixed `PYTHONHASHSEED`); the `random` module and friends are reseeded
@@ -59,7 +62,7 @@ pub const BASELINE_IMPORTS: &[&str] = &[
 
 /// Revision of what a baseline contains (its import list and how it is
 /// made); part of the automatic baseline's file name.
-const BASELINE_REVISION: u32 = 2;
+const BASELINE_REVISION: u32 = 4;
 
 /// The name under which the driver's `run` function is anchored.
 const DRIVER_ANCHOR: &str = "driver_run";
@@ -285,6 +288,11 @@ impl Runtime {
             entropy_integration::check(&mut interpreter)?;
             imports.push(name.clone());
         }
+        // Snapshot mode ends before the capture, not after every restore:
+        // turning the policy's `sys.monitoring` tool off and restoring its
+        // patches is then paid once, and a restore only reseeds.
+        let ledger = entropy_integration::ledger(&mut interpreter)?;
+        entropy_integration::leave(&mut interpreter)?;
         let mut recorded_mounts = base.map(|b| b.mounts().to_vec()).unwrap_or_default();
         recorded_mounts.extend(
             mounts
@@ -298,6 +306,7 @@ impl Runtime {
             request.kind,
             imports,
             recorded_mounts,
+            ledger,
         )?;
         drop(interpreter);
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
@@ -403,6 +412,7 @@ fn capture(
     kind: SnapshotKind,
     imports: Vec<String>,
     mounts: Vec<(String, String)>,
+    entropy_ledger: Vec<u8>,
 ) -> Result<(Sidecar, VfsImage, Vec<u8>), Error> {
     let store = &mut interpreter.store;
     let instance = interpreter.instance.instance();
@@ -464,7 +474,7 @@ fn capture(
         )],
         mounts,
         vfs: vfs_image::encode(&vfs)?,
-        entropy: entropy_integration::ledger(interpreter)?,
+        entropy: entropy_ledger,
     };
     Ok((sidecar, vfs, baked))
 }
@@ -606,14 +616,16 @@ impl Interpreter {
             .iter()
             .map(|(key, value)| format!("{key}={value}"))
             .collect();
-        interpreter
-            .request("restored", "", &env)
-            .map_err(|e| match e {
-                RunError::Host(error) => error,
-                other => Error::Driver(format!("cannot finish the restore: {other}")),
-            })?;
+        if !env.is_empty() {
+            interpreter
+                .request("restored", "", &env)
+                .map_err(|e| match e {
+                    RunError::Host(error) => error,
+                    other => Error::Driver(format!("cannot finish the restore: {other}")),
+                })?;
+        }
         if leave_snapshot_mode {
-            entropy_integration::leave(&mut interpreter)?;
+            entropy_integration::reseed(&mut interpreter)?;
         }
         Ok(interpreter)
     }
@@ -650,9 +662,21 @@ mod entropy_integration {
         }
     }
 
-    /// After a restore: OS entropy behind `random_get`, the policy
-    /// removed, the random generators reseeded.
+    /// At the end of creation, before the capture: OS entropy behind
+    /// `random_get`, the policy removed, the random generators reseeded.
     pub(super) fn leave(interpreter: &mut Interpreter) -> Result<(), Error> {
         entropy::leave_snapshot_mode(interpreter)
+    }
+
+    /// After a restore (whose store draws from the OS from the start):
+    /// reseed what the snapshot's memory holds seeded, so no two restored
+    /// instances share a stream: `random`, `numpy.random` and `tempfile`'s
+    /// name generator, as `leave_snapshot_mode` does (in the driver:
+    /// nothing is compiled at restore).
+    pub(super) fn reseed(interpreter: &mut Interpreter) -> Result<(), Error> {
+        interpreter.request("reseed", "", &[]).map_err(|e| match e {
+            RunError::Host(error) => error,
+            other => Error::Driver(format!("cannot reseed after the restore: {other}")),
+        })
     }
 }
