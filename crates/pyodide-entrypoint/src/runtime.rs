@@ -156,6 +156,20 @@ impl Runtime {
         pyodide_emscripten::add_to_linker(&mut linker, ctx_of).map_err(|e| {
             Error::Host(pyodide_emscripten::Error::Engine(e.into_boxed_dyn_error()))
         })?;
+        // Imports the host does not implement trap with their name; defined
+        // once here, so instantiating (every boot and restore) only looks
+        // them up.
+        let mut scratch = wasmtime::Store::new(
+            cache.engine(),
+            HostState {
+                ctx: EmscriptenCtx::builder().build(),
+            },
+        );
+        pyodide_emscripten::define_missing_as_traps(&mut linker, &mut scratch, &loaded.module)
+            .map_err(|e| {
+                Error::Host(pyodide_emscripten::Error::Engine(e.into_boxed_dyn_error()))
+            })?;
+        drop(scratch);
         let trampoline = CallTrampoline::new(&cache)?;
         Ok(Runtime {
             binary_sha256,
