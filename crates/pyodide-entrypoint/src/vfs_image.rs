@@ -210,14 +210,33 @@ pub(crate) fn apply(vfs: &mut Vfs, image: &VfsImage) -> Result<(), Error> {
                 vfs.symlink(target, Dirfd::Cwd, path).map_err(at)?;
             }
         }
-        let mtime = SetTime::To(Timespec {
-            sec: entry.mtime.0,
-            nsec: entry.mtime.1,
-        });
-        vfs.utimens(Dirfd::Cwd, path, false, mtime, mtime)
-            .map_err(at)?;
+        if !matches!(entry.node, Node::Dir) {
+            set_mtime(vfs, entry)?;
+        }
+    }
+    // Directories last, children before parents: creating an entry
+    // changes its directory's modification time.
+    for entry in image.entries.iter().rev() {
+        if matches!(entry.node, Node::Dir) {
+            set_mtime(vfs, entry)?;
+        }
     }
     Ok(())
+}
+
+fn set_mtime(vfs: &mut Vfs, entry: &Entry) -> Result<(), Error> {
+    let mtime = SetTime::To(Timespec {
+        sec: entry.mtime.0,
+        nsec: entry.mtime.1,
+    });
+    vfs.utimens(
+        Dirfd::Cwd,
+        GuestPath::from(entry.path.as_slice()),
+        false,
+        mtime,
+        mtime,
+    )
+    .map_err(|e| errno_at(&entry.path, e))
 }
 
 /// Encodes an image for the sidecar.
