@@ -18,7 +18,7 @@
 //! modified in place, which keeps the `deserialize_file` contract (the mapped
 //! file must not change while the module lives): a rebuild renames a new file
 //! over the name and the old mapping keeps the old inode.
-#![allow(unsafe_code)] // mmap of cache files and Module::deserialize_file; see the SAFETY comments
+#![allow(unsafe_code)] // Module::deserialize_file; see the SAFETY comment
 
 use std::fs;
 use std::io::{self, Write};
@@ -324,16 +324,11 @@ impl ModuleCache {
                 actual,
             });
         }
-        // SAFETY: the map is read-only and only hashed. Artifacts are never
-        // modified in place (writers rename new files over the name), so the
-        // bytes cannot change under us; if someone does so anyway, the hash
-        // mismatches and the artifact is refused.
-        let map = unsafe { memmap2::Mmap::map(&file) }
-            .map_err(|e| RebuildReason::Refused(e.to_string()))?;
-        if xxh3_64(&map) != xxh3 {
+        // Hashed by reading, not through a map: nothing of the file stays
+        // in this process's memory, and no page is faulted in twice.
+        if streamed_xxh3(file).map_err(|e| RebuildReason::Refused(e.to_string()))? != xxh3 {
             return Err(RebuildReason::ChecksumMismatch);
         }
-        drop(map);
         // SAFETY: the file's length and XXH3 checksum match the record that
         // was written right after `Module::serialize` produced these exact
         // bytes for an engine with this fingerprint (the cache's record, or
@@ -429,6 +424,21 @@ impl ModuleCache {
         write_atomically(artifact, &bytes).map_err(cache_error(artifact))?;
         let sum = artifact.with_extension("sum");
         write_atomically(&sum, &record.encode()).map_err(cache_error(&sum))
+    }
+}
+
+/// The XXH3-64 of a file's contents, read in 1 MiB pieces.
+fn streamed_xxh3(mut file: fs::File) -> io::Result<u64> {
+    use std::io::Read;
+    let mut hasher = xxhash_rust::xxh3::Xxh3::new();
+    let mut buffer = vec![0u8; 1 << 20];
+    loop {
+        match file.read(&mut buffer) {
+            Ok(0) => return Ok(hasher.digest()),
+            Ok(n) => hasher.update(&buffer[..n]),
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
     }
 }
 
