@@ -519,7 +519,7 @@ fn header(version: &KnownVersion, runtimes: &[Runtime]) -> String {
         load_average().map_or(String::new(), |load| format!(", load average {load}"))
     );
     for runtime in runtimes {
-        let _ = writeln!(text, "  {:<14}{}", runtime.name, runtime.description);
+        let _ = writeln!(text, "  {:<16}{}", runtime.name, runtime.description);
     }
     text
 }
