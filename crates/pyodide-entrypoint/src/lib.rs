@@ -13,11 +13,22 @@
 //! come back as a typed [`RunError`]: the `SystemExit` status, or for an
 //! uncaught exception the traceback text.
 //!
+//! Snapshots: [`Runtime::create_snapshot`] makes one (baseline, package or
+//! dedicated, see [`SnapshotRequest`]), [`Snapshot::load`] checks and maps
+//! one, [`Interpreter::restore`] restores an interpreter from it without
+//! re-running CPython's initialisation, and [`Runtime::baseline_snapshot`]
+//! is the automatic baseline kept in the cache. `pyodide-snapshot` does the
+//! capture, bake and sidecar; `pyodide-entropy` the deterministic entropy
+//! of creation. Every interpreter restored from one snapshot shares its
+//! `str` hash secret (drawn while CPython started, from the fixed stream);
+//! `random`, `numpy.random` and `tempfile` are reseeded from the OS.
+//!
 //! Wasm frames run on the calling thread's native stack; call into an
 //! interpreter from a thread with at least [`RECOMMENDED_THREAD_STACK`]
 //! bytes of stack, so deep recursion ends in a trap rather than a crash.
 //!
-//! Tests: `tests/` (real Pyodide, fetched through the project's fetch code).
+//! Tests: `tests/` (real Pyodide, fetched through the project's fetch
+//! code); `tests/snapshot.rs` for snapshots. Bench: `benches/snapshot.rs`.
 
 mod entropy;
 mod interpreter;
