@@ -2,10 +2,14 @@
 //! reference runner, `xtask/reference/run-pyodide.mjs`) and native CPython
 //! (`python3`), side by side, in one run.
 //!
-//! Two sections:
+//! Three sections:
 //! - start: the wall time of a whole process running `print(1+1)`, and the
 //!   child's peak RSS as `wait4` reports it (`ru_maxrss`, the kernel's
-//!   high-water mark of the reaped process);
+//!   high-water mark of the reaped process); pyworkerd twice, restoring its
+//!   baseline snapshot (the default) and booting cold (`--no-snapshot`);
+//! - density: memory added per interpreter when one process holds many,
+//!   each having evaluated `1+1` (`pyodide-entrypoint`'s `density` example:
+//!   restored from the baseline snapshot, and booted, side by side);
 //! - cpu: the pure-Python suite in `benches/python/`, one file per benchmark.
 //!   Each file times its own inner loop with `time.perf_counter` and prints
 //!   `<name> <seconds>`, so process start and imports are not counted.
@@ -46,7 +50,12 @@ const NODE_SUITE_MOUNT: &str = "/bench";
 enum Section {
     Start,
     Cpu,
+    Density,
 }
+
+/// Interpreters per density run: (restored, booted), normal and `--quick`.
+const DENSITY: (usize, usize) = (100, 10);
+const QUICK_DENSITY: (usize, usize) = (20, 3);
 
 #[derive(Debug, PartialEq, Eq)]
 struct Options {
@@ -60,7 +69,7 @@ impl Options {
         let (start, cpu) = if self.quick { QUICK_RUNS } else { RUNS };
         self.runs.unwrap_or(match section {
             Section::Start => start,
-            Section::Cpu => cpu,
+            Section::Cpu | Section::Density => cpu,
         })
     }
 
@@ -79,18 +88,23 @@ fn help() -> String {
     format!(
         "Compare pyworkerd with Pyodide on Node and native CPython.\n\
          \n\
-         Usage: cargo xtask bench [--quick] [--only start|cpu] [--runs N]\n\
+         Usage: cargo xtask bench [--quick] [--only start|cpu|density] [--runs N]\n\
          \n\
          Options:\n\
          \x20 --quick            fewer repetitions ({qs} start, {qc} per benchmark)\n\
-         \x20 --only start|cpu   run one section only\n\
+         \x20 --only SECTION     run one section only (start, cpu or density)\n\
          \x20 --runs N           repetitions for every measurement (default: {rs} start,\n\
          \x20                    {rc} per benchmark)\n\
          \x20 -h, --help         show this help\n\
          \n\
          Sections:\n\
          \x20 start  wall time of a whole process running `{START_CODE}` (median and min)\n\
-         \x20        and its peak RSS (ru_maxrss of the child, from wait4)\n\
+         \x20        and its peak RSS (ru_maxrss of the child, from wait4); pyworkerd\n\
+         \x20        restoring its baseline snapshot and booting cold (--no-snapshot)\n\
+         \x20 density  memory added per interpreter in one process holding many\n\
+         \x20        ({dr} restored from the baseline snapshot, {db} booted; {qdr} and\n\
+         \x20        {qdb} with --quick), each after evaluating `1+1`: RSS and private\n\
+         \x20        memory (smaps_rollup) growth divided by the count\n\
          \x20 cpu    the pure-Python suite in {SUITE_DIR}/: each file times its own inner\n\
          \x20        loop and prints `<name> <seconds>`; the table shows the median\n\
          \x20        seconds, each runtime's ratio to native CPython, and the geometric\n\
@@ -107,6 +121,10 @@ fn help() -> String {
         qc = QUICK_RUNS.1,
         rs = RUNS.0,
         rc = RUNS.1,
+        dr = DENSITY.0,
+        db = DENSITY.1,
+        qdr = QUICK_DENSITY.0,
+        qdb = QUICK_DENSITY.1,
     )
 }
 
@@ -138,7 +156,8 @@ fn parse(args: &[String]) -> Result<Parsed> {
                 options.only = Some(match value("--only")?.as_str() {
                     "start" => Section::Start,
                     "cpu" => Section::Cpu,
-                    other => bail!("--only takes start or cpu, not \"{other}\""),
+                    "density" => Section::Density,
+                    other => bail!("--only takes start, cpu or density, not \"{other}\""),
                 })
             }
             "--runs" => {
@@ -193,9 +212,24 @@ pub(crate) fn run(args: &[String]) -> Result<()> {
         crate::print_out(&render_start(&runtimes, &results, runs))?;
         report["start"] = start_json(&runtimes, &results, runs);
     }
+    if options.wants(Section::Density) {
+        let counts = if options.quick {
+            QUICK_DENSITY
+        } else {
+            DENSITY
+        };
+        let (text, json) = density_section(&root, counts)?;
+        crate::print_out(&text)?;
+        report["density"] = json;
+    }
     if options.wants(Section::Cpu) {
         let runs = options.runs(Section::Cpu);
         let benchmarks = suite_files(&root.join(SUITE_DIR))?;
+        // Booting cold changes start-up only: the suite times its own loops.
+        let runtimes: Vec<Runtime> = runtimes
+            .into_iter()
+            .filter(|runtime| runtime.name != PYWORKERD_COLD)
+            .collect();
         let results = cpu_section(&runtimes, &root, &benchmarks, runs);
         let table = CpuTable::new(&runtimes, &benchmarks, &results);
         crate::print_out(&table.render(runs))?;
@@ -218,6 +252,9 @@ enum Invoker {
     Pyworkerd {
         exe: PathBuf,
         version: &'static str,
+        /// Whether `run` restores its baseline snapshot (else
+        /// `--no-snapshot`).
+        snapshot: bool,
     },
     Node {
         node: PathBuf,
@@ -239,6 +276,7 @@ struct Runtime {
 }
 
 const PYWORKERD: &str = "pyworkerd";
+const PYWORKERD_COLD: &str = "pyworkerd-cold";
 const NODE: &str = "pyodide+node";
 const NATIVE: &str = "python3";
 
@@ -276,9 +314,16 @@ impl Invoker {
 
     fn base(&self, root: &Path) -> Command {
         let mut command = match self {
-            Invoker::Pyworkerd { exe, version } => {
+            Invoker::Pyworkerd {
+                exe,
+                version,
+                snapshot,
+            } => {
                 let mut command = Command::new(exe);
                 command.args(["run", "--pyodide-version", version]);
+                if !snapshot {
+                    command.arg("--no-snapshot");
+                }
                 command
             }
             Invoker::Node { node, runner, dist } => {
@@ -301,14 +346,27 @@ fn prepare(root: &Path, version: &'static KnownVersion) -> Result<Vec<Runtime>> 
     let pyworkerd = Runtime {
         name: PYWORKERD,
         description: format!(
-            "{} run (Pyodide {}, Python {}, wasmtime)",
+            "{} run (Pyodide {}, Python {}, wasmtime; baseline snapshot)",
             relative(root, &exe),
             version.version,
             version.python
         ),
         invoker: Ok(Invoker::Pyworkerd {
+            exe: exe.clone(),
+            version: version.version,
+            snapshot: true,
+        }),
+    };
+    let pyworkerd_cold = Runtime {
+        name: PYWORKERD_COLD,
+        description: format!(
+            "{} run --no-snapshot (CPython initialised from scratch)",
+            relative(root, &exe),
+        ),
+        invoker: Ok(Invoker::Pyworkerd {
             exe,
             version: version.version,
+            snapshot: false,
         }),
     };
 
@@ -350,7 +408,7 @@ fn prepare(root: &Path, version: &'static KnownVersion) -> Result<Vec<Runtime>> 
         },
     };
 
-    let mut runtimes = vec![pyworkerd, node, native];
+    let mut runtimes = vec![pyworkerd, pyworkerd_cold, node, native];
     for runtime in &mut runtimes {
         let Ok(invoker) = &runtime.invoker else {
             continue;
@@ -359,7 +417,7 @@ fn prepare(root: &Path, version: &'static KnownVersion) -> Result<Vec<Runtime>> 
             "bench: warming up {}{}",
             runtime.name,
             if runtime.name == PYWORKERD {
-                " (the first run after a build compiles Pyodide)"
+                " (the first run after a build compiles Pyodide and makes the baseline snapshot)"
             } else {
                 ""
             }
@@ -367,7 +425,7 @@ fn prepare(root: &Path, version: &'static KnownVersion) -> Result<Vec<Runtime>> 
         let warm_up = measure(invoker.code(root, START_CODE))
             .and_then(|sample| sample.check_prints(START_EXPECTED).map(|()| sample));
         if let Err(error) = warm_up {
-            if runtime.name == PYWORKERD {
+            if runtime.name == PYWORKERD || runtime.name == PYWORKERD_COLD {
                 return Err(error.context("pyworkerd does not run `print(1+1)`"));
             }
             runtime.invoker = Err(format!("its warm-up run failed: {error:#}"));
@@ -461,7 +519,7 @@ fn header(version: &KnownVersion, runtimes: &[Runtime]) -> String {
         load_average().map_or(String::new(), |load| format!(", load average {load}"))
     );
     for runtime in runtimes {
-        let _ = writeln!(text, "  {:<14}{}", runtime.name, runtime.description);
+        let _ = writeln!(text, "  {:<16}{}", runtime.name, runtime.description);
     }
     text
 }
@@ -663,6 +721,81 @@ fn start_json(runtimes: &[Runtime], results: &[StartResult], runs: usize) -> Val
         })
         .collect();
     json!({ "code": START_CODE, "runs": runs, "runtimes": per_runtime })
+}
+
+/// Builds and runs the `density` example of `pyodide-entrypoint` for
+/// restored and booted interpreters; returns the rendered table and the
+/// JSON.
+fn density_section(root: &Path, (restored, booted): (usize, usize)) -> Result<(String, Value)> {
+    eprintln!("bench: cargo build --release -p pyodide-entrypoint --example density");
+    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+    let output = Command::new(cargo)
+        .args([
+            "build",
+            "--release",
+            "-p",
+            "pyodide-entrypoint",
+            "--example",
+            "density",
+            "--message-format=json-render-diagnostics",
+        ])
+        .current_dir(root)
+        .stderr(std::process::Stdio::inherit())
+        .output()
+        .context("cannot run cargo to build the density example")?;
+    if !output.status.success() {
+        bail!("building the density example failed ({})", output.status);
+    }
+    let exe = executable_from_messages(&String::from_utf8_lossy(&output.stdout), "density")
+        .context("cargo built the density example but did not name its executable")?;
+    let mut rows = vec![vec![
+        "interpreters".to_owned(),
+        "count".to_owned(),
+        "time each".to_owned(),
+        "RSS each".to_owned(),
+        "private each".to_owned(),
+    ]];
+    let mut results = Vec::new();
+    for (mode, count) in [("restore", restored), ("boot", booted)] {
+        eprintln!("bench: density, {count} interpreters ({mode})");
+        let mut command = Command::new(&exe);
+        command.arg(mode).arg(count.to_string()).current_dir(root);
+        let sample = measure(command)?;
+        sample.check_status()?;
+        let line: Value = serde_json::from_str(sample.stdout.trim())
+            .with_context(|| format!("density printed {:?}", sample.stdout))?;
+        let per = |after: &str, before: &str| -> f64 {
+            let grown = line[after].as_f64().unwrap_or(0.0) - line[before].as_f64().unwrap_or(0.0);
+            grown / count as f64
+        };
+        let rss = per("rss_after_kib", "rss_before_kib");
+        let private = per("private_after_kib", "private_before_kib");
+        let seconds = line["seconds"].as_f64().unwrap_or(0.0) / count as f64;
+        rows.push(vec![
+            if mode == "restore" {
+                "restored from the baseline snapshot".to_owned()
+            } else {
+                "booted (--no-snapshot)".to_owned()
+            },
+            count.to_string(),
+            format!("{:.2} ms", seconds * 1e3),
+            format!("{:.2} MiB", rss / 1024.0),
+            format!("{:.2} MiB", private / 1024.0),
+        ]);
+        results.push(json!({
+            "mode": mode,
+            "instances": count,
+            "seconds_each": seconds,
+            "rss_kib_each": rss,
+            "private_kib_each": private,
+            "raw": line,
+        }));
+    }
+    let mut text = "\nDensity: interpreters held by one process, each after `1+1` (growth of the\n\
+                    process's RSS and private memory, /proc/self/smaps_rollup, per interpreter)\n"
+        .to_owned();
+    text.push_str(&table(&rows));
+    Ok((text, json!({ "runs": results })))
 }
 
 /// The suite's files (`*.py` in `dir`, sorted), each a benchmark named by its
@@ -1089,6 +1222,7 @@ mod tests {
         );
         assert!(fixed.wants(Section::Cpu) && !fixed.wants(Section::Start));
         assert_eq!(options(&["--only", "start"]).only, Some(Section::Start));
+        assert_eq!(options(&["--only", "density"]).only, Some(Section::Density));
         assert_eq!(parse_args(&["--runs", "2", "-h"]).unwrap(), Parsed::Help);
     }
 
@@ -1097,7 +1231,7 @@ mod tests {
         let message = |list: &[&str]| parse_args(list).unwrap_err().to_string();
         assert_eq!(
             message(&["--only", "gpu"]),
-            "--only takes start or cpu, not \"gpu\""
+            "--only takes start, cpu or density, not \"gpu\""
         );
         assert_eq!(message(&["--only"]), "--only needs a value");
         assert_eq!(

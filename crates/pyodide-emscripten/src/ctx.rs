@@ -6,7 +6,7 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
-use pyodide_vfs::{EntropySource, OsEntropy, Vfs};
+use pyodide_vfs::{Denied, EntropySource, OsEntropy, Vfs};
 use wasmtime::{Memory, Table, TypedFunc};
 
 /// The most linear memory a guest may grow to by default (2 GiB).
@@ -15,26 +15,99 @@ pub const DEFAULT_MEMORY_LIMIT: u64 = 2 << 30;
 /// Largest heap Emscripten's allocator may ask for (`emscripten_get_heap_max`).
 pub(crate) const EMSCRIPTEN_HEAP_MAX: u64 = 4_294_901_760;
 
-/// An entropy source shared by `random_get` and `/dev/(u)random`.
+/// An entropy source shared by `random_get` and `/dev/(u)random`: one
+/// stream, whichever way the guest asks. Clones share the source, so the
+/// host can swap it ([`SharedEntropy::replace`]) after the VFS got its copy.
+///
+/// While snapshot accounting is on, the guest names the consumer of each
+/// draw in a [`ConsumerSlot`] of its memory that `random_get` reads.
 #[derive(Clone)]
-pub struct SharedEntropy(Arc<Mutex<Box<dyn EntropySource>>>);
+pub struct SharedEntropy(Arc<Mutex<SharedInner>>);
+
+struct SharedInner {
+    source: Box<dyn EntropySource>,
+    slot: Option<ConsumerSlot>,
+}
+
+/// Where in linear memory the guest keeps the name of the entropy consumer
+/// currently running: `len` bytes at `addr`, the first byte the name's
+/// length `n` (less than `len`), then `n` bytes of UTF-8.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ConsumerSlot {
+    /// The slot's address.
+    pub addr: u32,
+    /// The slot's size in bytes (at most 256).
+    pub len: u32,
+}
 
 impl SharedEntropy {
     /// Wraps `source` so several consumers draw from the one stream.
     pub fn new(source: impl EntropySource + 'static) -> Self {
-        SharedEntropy(Arc::new(Mutex::new(Box::new(source))))
+        SharedEntropy::from_box(Box::new(source))
+    }
+
+    /// Wraps an already boxed `source`.
+    pub fn from_box(source: Box<dyn EntropySource>) -> Self {
+        SharedEntropy(Arc::new(Mutex::new(SharedInner { source, slot: None })))
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, SharedInner> {
+        // A panicking draw leaves nothing half-updated behind the lock.
+        self.0.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Swaps the source behind every clone of this handle (and so behind
+    /// `random_get` and `/dev/(u)random`) and returns the previous one. Used
+    /// to leave the deterministic stream of snapshot creation for real
+    /// entropy once a restored instance is about to run user code.
+    pub fn replace(&self, source: Box<dyn EntropySource>) -> Box<dyn EntropySource> {
+        std::mem::replace(&mut self.lock().source, source)
+    }
+
+    /// Names (or with `None` stops naming) the guest memory `random_get`
+    /// reads the current consumer from.
+    pub fn set_consumer_slot(&self, slot: Option<ConsumerSlot>) {
+        self.lock().slot = slot;
+    }
+
+    /// The slot set by [`set_consumer_slot`](Self::set_consumer_slot).
+    pub fn consumer_slot(&self) -> Option<ConsumerSlot> {
+        self.lock().slot
+    }
+
+    /// The current source's ledger, if it keeps one.
+    pub fn ledger(&self) -> Option<pyodide_entropy::LedgerHandle> {
+        self.lock().source.ledger()
     }
 }
 
 impl std::fmt::Debug for SharedEntropy {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("SharedEntropy")
+        f.debug_struct("SharedEntropy")
+            .field("slot", &self.consumer_slot())
+            .finish_non_exhaustive()
     }
 }
 
 impl EntropySource for SharedEntropy {
-    fn fill(&mut self, buf: &mut [u8]) {
-        self.0.lock().unwrap_or_else(|e| e.into_inner()).fill(buf);
+    /// The file system's draws (`/dev/(u)random`): it cannot tell who reads,
+    /// so while consumers are named they count as
+    /// [`pyodide_entropy::DEVICE`].
+    fn fill(&mut self, buf: &mut [u8]) -> Result<(), Denied> {
+        let mut inner = self.lock();
+        if inner.slot.is_some() {
+            inner.source.fill_for(pyodide_entropy::DEVICE, buf)
+        } else {
+            inner.source.fill(buf)
+        }
+    }
+
+    fn fill_for(&mut self, consumer: &str, buf: &mut [u8]) -> Result<(), Denied> {
+        self.lock().source.fill_for(consumer, buf)
+    }
+
+    fn ledger(&self) -> Option<pyodide_entropy::LedgerHandle> {
+        SharedEntropy::ledger(self)
     }
 }
 
@@ -121,6 +194,16 @@ impl EmscriptenCtx {
     /// in order (a snapshot records them; see `dlopen::restore_slot`).
     pub fn added_slots(&self) -> &[crate::dlopen::AddedSlot] {
         self.dylinker.added_slots()
+    }
+
+    /// The file-mode creation mask the guest set (`umask`; 0o022 at start).
+    pub fn umask(&self) -> u32 {
+        self.umask
+    }
+
+    /// Sets the file-mode creation mask, as a restored instance had it.
+    pub fn set_umask(&mut self, mask: u32) {
+        self.umask = mask & 0o777;
     }
 
     pub(crate) fn handles(&self) -> wasmtime::Result<&Handles> {
@@ -235,5 +318,35 @@ impl EmscriptenCtxBuilder {
             libffi: Default::default(),
             dylinker: crate::dlopen::DynamicLinker::new(self.module_cache),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Yields `byte` for every byte asked for.
+    struct Constant(u8);
+
+    impl EntropySource for Constant {
+        fn fill(&mut self, buf: &mut [u8]) -> Result<(), Denied> {
+            buf.fill(self.0);
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn replace_swaps_the_source_behind_every_clone() {
+        let shared = SharedEntropy::new(Constant(7));
+        let mut vfs_side = shared.clone();
+        let mut buf = [0u8; 4];
+        vfs_side.fill(&mut buf).unwrap();
+        assert_eq!(buf, [7; 4]);
+
+        let mut old = shared.replace(Box::new(Constant(9)));
+        vfs_side.fill(&mut buf).unwrap();
+        assert_eq!(buf, [9; 4], "a clone draws from the new source");
+        old.fill(&mut buf).unwrap();
+        assert_eq!(buf, [7; 4], "the previous source is handed back intact");
     }
 }

@@ -45,14 +45,16 @@ mod trampoline;
 mod wasi;
 
 pub use boot::EmscriptenInstance;
-pub use ctx::{DEFAULT_MEMORY_LIMIT, EmscriptenCtx, EmscriptenCtxBuilder, SharedEntropy};
+pub use ctx::{
+    ConsumerSlot, DEFAULT_MEMORY_LIMIT, EmscriptenCtx, EmscriptenCtxBuilder, SharedEntropy,
+};
 pub use dlopen::{
     AddedSlot, DlopenError, LibraryBases, LoadOptions, LoadedLibrary, UndefinedSymbol,
     function_slot, library_function, load_library, restore_slot,
 };
 pub use engine::{EngineSettings, new_engine};
 pub use linker::{CtxGetter, add_to_linker, define_missing_as_traps};
-pub use module_cache::{CacheOutcome, LoadedModule, ModuleCache, RebuildReason};
+pub use module_cache::{ArtifactCheck, CacheOutcome, LoadedModule, ModuleCache, RebuildReason};
 pub use trampoline::CallTrampoline;
 
 /// The guest called `exit` or `proc_exit` with this status.
@@ -163,6 +165,30 @@ pub enum Error {
         name: String,
         /// What is wrong.
         why: String,
+    },
+    /// A host-defined rewrite of the input failed (see
+    /// [`ModuleCache::load_file_transformed`]).
+    #[error("cannot rewrite '{name}' ({label})")]
+    Transform {
+        /// The input.
+        name: String,
+        /// The transform's label.
+        label: String,
+        /// Its error.
+        #[source]
+        source: Box<dyn std::error::Error + Send + Sync>,
+    },
+    /// A compiled artifact kept outside the cache cannot be used.
+    #[error("compiled module '{path}' cannot be used: {reason}")]
+    BadArtifact {
+        /// The artifact.
+        path: PathBuf,
+        /// Why, as a sentence fragment.
+        reason: String,
+        /// Whether it is missing or of another length than recorded.
+        truncated: bool,
+        /// Whether its content does not match the recorded checksum.
+        checksum: bool,
     },
     /// Writing to the module cache failed.
     #[error("cannot write to the module cache at '{path}'")]

@@ -18,7 +18,7 @@
 //! modified in place, which keeps the `deserialize_file` contract (the mapped
 //! file must not change while the module lives): a rebuild renames a new file
 //! over the name and the old mapping keeps the old inode.
-#![allow(unsafe_code)] // mmap of cache files and Module::deserialize_file; see the SAFETY comments
+#![allow(unsafe_code)] // Module::deserialize_file; see the SAFETY comment
 
 use std::fs;
 use std::io::{self, Write};
@@ -54,6 +54,16 @@ pub struct LoadedModule {
     pub outcome: CacheOutcome,
     /// Where its artifact lives (or would have been stored).
     pub artifact: PathBuf,
+}
+
+/// What an artifact written by [`ModuleCache::compile_artifact`] must be
+/// for [`ModuleCache::load_artifact`] to map it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ArtifactCheck {
+    /// Length in bytes.
+    pub len: u64,
+    /// XXH3-64 of the bytes.
+    pub xxh3: u64,
 }
 
 /// How [`ModuleCache::load`] obtained a module.
@@ -138,6 +148,12 @@ impl ModuleCache {
         &self.settings
     }
 
+    /// The engine fingerprint (see [`crate::engine::engine_fingerprint`])
+    /// that keys this cache's entries.
+    pub fn fingerprint(&self) -> [u8; 32] {
+        self.fingerprint
+    }
+
     /// The directory holding the artifacts.
     pub fn dir(&self) -> &Path {
         &self.dir
@@ -186,6 +202,142 @@ impl ModuleCache {
             Some(sha256) => self.load_with(&name, &sha256, read),
             None => self.load(&name, &read()?),
         }
+    }
+
+    /// Loads the module for the wasm file at `path` after a host-defined
+    /// rewrite `transform` (applied before the legacy-EH translation; for
+    /// example the snapshot instrumentation). The entry is keyed by the
+    /// input's SHA-256 and `label`, which must name the transform and its
+    /// revision: change the label when the transform's output changes. As
+    /// with [`ModuleCache::load_file`], a known `sha256` means the file is
+    /// read (and transformed) only on a miss.
+    pub fn load_file_transformed(
+        &self,
+        path: &Path,
+        sha256: Option<[u8; 32]>,
+        label: &str,
+        transform: impl FnOnce(Vec<u8>) -> Result<Vec<u8>, Box<dyn std::error::Error + Send + Sync>>,
+    ) -> Result<LoadedModule, Error> {
+        let name = path.display().to_string();
+        let read = || {
+            fs::read(path).map_err(|source| Error::ReadInput {
+                path: path.into(),
+                source,
+            })
+        };
+        let (sha256, input) = match sha256 {
+            Some(sha256) => (sha256, None),
+            None => {
+                let bytes = read()?;
+                (Sha256::digest(&bytes).into(), Some(bytes))
+            }
+        };
+        let mut keyed = Sha256::new();
+        keyed.update(sha256);
+        keyed.update(label.as_bytes());
+        let key: [u8; 32] = keyed.finalize().into();
+        self.load_with(&name, &key, || {
+            let wasm = match input {
+                Some(bytes) => bytes,
+                None => read()?,
+            };
+            transform(wasm).map_err(|source| Error::Transform {
+                name: name.clone(),
+                label: label.to_owned(),
+                source,
+            })
+        })
+    }
+
+    /// Translates and compiles `wasm` (named `name` in errors) and writes
+    /// the serialized artifact to `path` (a temporary name in the same
+    /// directory, then renamed), outside the cache's own entries: for
+    /// artifacts whose owner keeps the check record elsewhere (a snapshot's
+    /// sidecar). Returns the module and the record to check the file with
+    /// before [`ModuleCache::load_artifact`] maps it.
+    pub fn compile_artifact(
+        &self,
+        name: &str,
+        wasm: &[u8],
+        path: &Path,
+    ) -> Result<(Module, ArtifactCheck), Error> {
+        let translated = wasm_legacy_eh::translate(wasm).map_err(|source| Error::Translate {
+            name: name.to_owned(),
+            source,
+        })?;
+        let module = Module::new(&self.engine, &translated).map_err(|e| Error::Compile {
+            name: name.to_owned(),
+            source: boxed(e),
+        })?;
+        let bytes = module.serialize().map_err(|e| Error::CacheWrite {
+            path: path.to_owned(),
+            source: io::Error::other(format!("{e:#}")),
+        })?;
+        let check = ArtifactCheck {
+            len: bytes.len() as u64,
+            xxh3: xxh3_64(&bytes),
+        };
+        write_atomically(path, &bytes).map_err(|source| Error::CacheWrite {
+            path: path.to_owned(),
+            source,
+        })?;
+        Ok((module, check))
+    }
+
+    /// Maps the artifact at `path` (written by
+    /// [`ModuleCache::compile_artifact`] for this engine) after checking
+    /// its length and XXH3-64 against `check`.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::BadArtifact`] with the reason: missing or unreadable,
+    /// truncated (another length), checksum mismatch, or refused by wasmtime.
+    pub fn load_artifact(&self, path: &Path, check: &ArtifactCheck) -> Result<Module, Error> {
+        self.map_verified(path, check.len, check.xxh3)
+            .map_err(|reason| Error::BadArtifact {
+                path: path.to_owned(),
+                reason: reason.to_string(),
+                truncated: matches!(reason, RebuildReason::Truncated { .. }),
+                checksum: matches!(reason, RebuildReason::ChecksumMismatch),
+            })
+    }
+
+    /// Maps `artifact` if its length and XXH3-64 are the expected ones.
+    fn map_verified(&self, artifact: &Path, len: u64, xxh3: u64) -> Result<Module, RebuildReason> {
+        let file = match fs::File::open(artifact) {
+            Ok(file) => file,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => {
+                return Err(RebuildReason::Truncated {
+                    expected: len,
+                    actual: 0,
+                });
+            }
+            Err(e) => return Err(RebuildReason::Refused(e.to_string())),
+        };
+        let actual = file
+            .metadata()
+            .map_err(|e| RebuildReason::Refused(e.to_string()))?
+            .len();
+        if actual != len {
+            return Err(RebuildReason::Truncated {
+                expected: len,
+                actual,
+            });
+        }
+        // Hashed by reading, not through a map: nothing of the file stays
+        // in this process's memory, and no page is faulted in twice.
+        if streamed_xxh3(file).map_err(|e| RebuildReason::Refused(e.to_string()))? != xxh3 {
+            return Err(RebuildReason::ChecksumMismatch);
+        }
+        // SAFETY: the file's length and XXH3 checksum match the record that
+        // was written right after `Module::serialize` produced these exact
+        // bytes for an engine with this fingerprint (the cache's record, or
+        // a snapshot sidecar whose identity names the same fingerprint), so
+        // it is a precompiled module for a compatible engine. Artifacts are
+        // never modified in place, so the mapped file stays unchanged for
+        // the module's lifetime.
+        unsafe { Module::deserialize_file(&self.engine, artifact) }
+            .map_err(|e| RebuildReason::Refused(format!("{e:#}")))
     }
 
     fn load_with(
@@ -249,45 +401,8 @@ impl ModuleCache {
         if record.fingerprint != self.fingerprint || record.input_sha256 != *sha256 {
             return Err(RebuildReason::ForeignRecord);
         }
-        let file = match fs::File::open(artifact) {
-            Ok(file) => file,
-            Err(e) if e.kind() == io::ErrorKind::NotFound => {
-                return Err(RebuildReason::Truncated {
-                    expected: record.artifact_len,
-                    actual: 0,
-                });
-            }
-            Err(e) => return Err(RebuildReason::Refused(e.to_string())),
-        };
-        let actual = file
-            .metadata()
-            .map_err(|e| RebuildReason::Refused(e.to_string()))?
-            .len();
-        if actual != record.artifact_len {
-            return Err(RebuildReason::Truncated {
-                expected: record.artifact_len,
-                actual,
-            });
-        }
-        // SAFETY: the map is read-only and only hashed. Cache files are never
-        // modified in place (writers rename new files over the name), so the
-        // bytes cannot change under us; if someone does so anyway, the hash
-        // mismatches and the entry is rebuilt.
-        let map = unsafe { memmap2::Mmap::map(&file) }
-            .map_err(|e| RebuildReason::Refused(e.to_string()))?;
-        if xxh3_64(&map) != record.artifact_xxh3 {
-            return Err(RebuildReason::ChecksumMismatch);
-        }
-        drop(map);
-        // SAFETY: the file's length and XXH3 checksum match the record that
-        // was written, under a fresh name, right after `Module::serialize`
-        // produced these exact bytes for this engine fingerprint, so it is a
-        // precompiled module for a compatible engine. Cache files are never
-        // modified in place, so the mapped file stays unchanged for the
-        // module's lifetime.
-        unsafe { Module::deserialize_file(&self.engine, artifact) }
+        self.map_verified(artifact, record.artifact_len, record.artifact_xxh3)
             .map(Some)
-            .map_err(|e| RebuildReason::Refused(format!("{e:#}")))
     }
 
     fn store(&self, sha256: &[u8; 32], artifact: &Path, module: &Module) -> Result<(), Error> {
@@ -309,6 +424,21 @@ impl ModuleCache {
         write_atomically(artifact, &bytes).map_err(cache_error(artifact))?;
         let sum = artifact.with_extension("sum");
         write_atomically(&sum, &record.encode()).map_err(cache_error(&sum))
+    }
+}
+
+/// The XXH3-64 of a file's contents, read in 1 MiB pieces.
+fn streamed_xxh3(mut file: fs::File) -> io::Result<u64> {
+    use std::io::Read;
+    let mut hasher = xxhash_rust::xxh3::Xxh3::new();
+    let mut buffer = vec![0u8; 1 << 20];
+    loop {
+        match file.read(&mut buffer) {
+            Ok(0) => return Ok(hasher.digest()),
+            Ok(n) => hasher.update(&buffer[..n]),
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
     }
 }
 
@@ -563,6 +693,110 @@ mod tests {
             leftovers.is_empty(),
             "temporary files left behind: {leftovers:?}"
         );
+    }
+
+    #[test]
+    fn transformed_loads_are_keyed_by_label() {
+        let dir = tempfile::tempdir().unwrap();
+        let cache = cache(dir.path());
+        let input = dir.path().join("input.wasm");
+        fs::write(&input, wat::parse_str(WAT).unwrap()).unwrap();
+        let to_seven = |_: Vec<u8>| {
+            Ok(wat::parse_str(
+                r#"(module (func (export "answer") (result i32) i32.const 7))"#,
+            )?)
+        };
+        let first = cache
+            .load_file_transformed(&input, None, "seven-v1", to_seven)
+            .unwrap();
+        assert!(matches!(first.outcome, CacheOutcome::Compiled { .. }));
+        assert_eq!(answer(&cache, &first.module), 7);
+        // Same label: a hit, the transform is not run again.
+        let again = cache
+            .load_file_transformed(&input, None, "seven-v1", |_| panic!("not on a hit"))
+            .unwrap();
+        assert!(matches!(again.outcome, CacheOutcome::Hit));
+        assert_eq!(answer(&cache, &again.module), 7);
+        // Another label is another entry; the plain load is a third.
+        let identity = cache
+            .load_file_transformed(&input, None, "identity-v1", Ok)
+            .unwrap();
+        assert_eq!(answer(&cache, &identity.module), 42);
+        assert_eq!(
+            answer(&cache, &cache.load_file(&input, None).unwrap().module),
+            42
+        );
+        // A failing transform names its label.
+        let err = cache
+            .load_file_transformed(&input, None, "broken-v1", |_| Err("no".into()))
+            .unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            format!("cannot rewrite '{}' (broken-v1)", input.display())
+        );
+    }
+
+    #[test]
+    fn artifacts_outside_the_cache_are_checked_before_mapping() {
+        let dir = tempfile::tempdir().unwrap();
+        let cache = cache(dir.path());
+        let path = dir.path().join("snapshot.cwasm");
+        let (module, check) = cache
+            .compile_artifact("answer", &wat::parse_str(WAT).unwrap(), &path)
+            .unwrap();
+        assert_eq!(answer(&cache, &module), 42);
+        assert_eq!(fs::metadata(&path).unwrap().len(), check.len);
+        let mapped = cache.load_artifact(&path, &check).unwrap();
+        assert_eq!(answer(&cache, &mapped), 42);
+        // The mapping must not see the file change: damaged copies are
+        // written under new inodes, as a real corruption test must.
+        drop((module, mapped));
+        let bytes = fs::read(&path).unwrap();
+        let replace = |content: &[u8]| {
+            fs::remove_file(&path).unwrap();
+            fs::write(&path, content).unwrap();
+        };
+        let mut flipped = bytes.clone();
+        flipped[bytes.len() / 2] ^= 1;
+        replace(&flipped);
+        let err = cache.load_artifact(&path, &check).unwrap_err();
+        assert!(
+            matches!(
+                err,
+                Error::BadArtifact {
+                    checksum: true,
+                    truncated: false,
+                    ..
+                }
+            ),
+            "{err:?}"
+        );
+        assert!(
+            err.to_string()
+                .ends_with("its content does not match its checksum"),
+            "{err}"
+        );
+
+        replace(&bytes[..100]);
+        let err = cache.load_artifact(&path, &check).unwrap_err();
+        assert!(
+            matches!(
+                err,
+                Error::BadArtifact {
+                    truncated: true,
+                    ..
+                }
+            ),
+            "{err:?}"
+        );
+        fs::remove_file(&path).unwrap();
+        assert!(matches!(
+            cache.load_artifact(&path, &check),
+            Err(Error::BadArtifact {
+                truncated: true,
+                ..
+            })
+        ));
     }
 
     #[test]

@@ -5,6 +5,7 @@ use pyodide_vfs::{EntropySource, Errno, Fd, FileKind, Whence};
 use wasmtime::{Caller, Linker};
 
 use crate::GuestExit;
+use crate::ctx::ConsumerSlot;
 use crate::guest::{Guest, MAX_HOST_BUFFER};
 use crate::linker::{CtxGetter, wasi_result, with_guest};
 
@@ -203,8 +204,18 @@ pub(crate) fn add<T: 'static>(linker: &mut Linker<T>, get: CtxGetter<T>) -> wasm
                     if len > MAX_HOST_BUFFER {
                         return Err(Errno::EINVAL);
                     }
-                    ctx.entropy.fill(guest.slice_mut(buf as u32, len)?);
-                    Ok(())
+                    // While snapshot accounting is on, the guest names who
+                    // draws; a refusal is EIO (not ENOSYS or EPERM, which
+                    // would make CPython give up on getentropy for good).
+                    let drawn = match ctx.entropy.consumer_slot() {
+                        Some(slot) => {
+                            let consumer = consumer_name(guest, slot)?;
+                            ctx.entropy
+                                .fill_for(&consumer, guest.slice_mut(buf as u32, len)?)
+                        }
+                        None => ctx.entropy.fill(guest.slice_mut(buf as u32, len)?),
+                    };
+                    drawn.map_err(|_| Errno::EIO)
                 })())
             })
         },
@@ -217,6 +228,18 @@ pub(crate) fn add<T: 'static>(linker: &mut Linker<T>, get: CtxGetter<T>) -> wasm
         },
     )?;
     Ok(())
+}
+
+/// The consumer named in the guest's [`ConsumerSlot`]: a length byte, then
+/// that many bytes of UTF-8 (invalid bytes replaced). An empty or
+/// out-of-range name is [`pyodide_entropy::UNKNOWN`].
+fn consumer_name(guest: &Guest<'_>, slot: ConsumerSlot) -> Result<String, Errno> {
+    let bytes = guest.slice(slot.addr, slot.len.min(256) as usize)?;
+    let name = match bytes.split_first() {
+        Some((&n, rest)) if n > 0 && usize::from(n) <= rest.len() => &rest[..usize::from(n)],
+        _ => return Ok(pyodide_entropy::UNKNOWN.to_owned()),
+    };
+    Ok(String::from_utf8_lossy(name).into_owned())
 }
 
 /// Reads into the guest's iovec array with `read(buffer, bytes so far)`,
@@ -257,4 +280,33 @@ fn write_vectored(
         }
     }
     guest.write_u32(total_ptr as u32, total)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_consumer_slot_is_a_length_byte_then_the_name() {
+        let mut memory = vec![0u8; 64];
+        memory[8] = 6;
+        memory[9..15].copy_from_slice(b"random");
+        let guest = Guest::new(&mut memory);
+        let slot = ConsumerSlot { addr: 8, len: 16 };
+        assert_eq!(consumer_name(&guest, slot).unwrap(), "random");
+        // An empty slot, or a length past its end, names nobody.
+        let empty = ConsumerSlot { addr: 40, len: 16 };
+        assert_eq!(
+            consumer_name(&guest, empty).unwrap(),
+            pyodide_entropy::UNKNOWN
+        );
+        let short = ConsumerSlot { addr: 8, len: 4 };
+        assert_eq!(
+            consumer_name(&guest, short).unwrap(),
+            pyodide_entropy::UNKNOWN
+        );
+        // A slot outside memory is the guest's fault.
+        let outside = ConsumerSlot { addr: 60, len: 16 };
+        assert_eq!(consumer_name(&guest, outside), Err(Errno::EFAULT));
+    }
 }

@@ -56,6 +56,30 @@ def run(request):
             import atexit
 
             atexit._run_exitfuncs()
+        elif kind == "exec":
+            # pyworkerd's own code (snapshot imports, reseeding), run in a
+            # private namespace: no sys.argv or sys.path change.
+            exec(compile(target, "<pyworkerd>", "exec"), {"__builtins__": __builtins__})
+        elif kind == "reseed":
+            # Right after a snapshot restore, whose entropy is the OS's:
+            # what the snapshot holds seeded gets its own stream.
+            modules = sys.modules
+            if "random" in modules:
+                modules["random"].seed()
+            if "numpy.random" in modules:
+                modules["numpy.random"].seed()
+            if "tempfile" in modules:
+                modules["tempfile"]._name_sequence = None
+        elif kind == "restored":
+            # Right after a snapshot restore: the environment given to this
+            # run is set. (Import caches need no invalidation: a path
+            # finder rereads a directory whose mtime changed, and mounts
+            # made after the restore are paths it has never cached.)
+            import os
+
+            for item in args:
+                key, _, value = item.partition("=")
+                os.environ[key] = value
         else:
             raise ValueError(f"unknown request kind {kind!r}")
         return _finish(0, "")

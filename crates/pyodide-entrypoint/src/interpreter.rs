@@ -17,7 +17,7 @@ const DRIVER: &str = include_str!("driver.py");
 /// (which the reference runner uses) names it.
 const DRIVER_FILENAME: &str = "<exec>";
 const PY_FILE_INPUT: i32 = 257;
-const HOME: &str = "/home/pyodide";
+pub(crate) const HOME: &str = "/home/pyodide";
 
 /// A host directory made visible to the guest.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -111,9 +111,12 @@ impl RunError {
 
 /// A booted CPython.
 pub struct Interpreter {
-    store: Store<HostState>,
-    instance: EmscriptenInstance,
-    driver_run: i32,
+    pub(crate) store: Store<HostState>,
+    pub(crate) instance: EmscriptenInstance,
+    pub(crate) driver_run: i32,
+    /// The environment the guest's C library started with (what a
+    /// snapshot of this interpreter records).
+    pub(crate) environment: Vec<(String, String)>,
     unicode_from: TypedFunc<(i32, i32), i32>,
     call_one: TypedFunc<(i32, i32), i32>,
     as_utf8: TypedFunc<(i32, i32), i32>,
@@ -134,103 +137,59 @@ impl Interpreter {
     /// Boots CPython: builds the file system, instantiates, runs the
     /// constructors and `main`, and installs the driver.
     pub fn boot(runtime: &Runtime, config: InterpreterConfig) -> Result<Interpreter, Error> {
+        Self::boot_with_entropy(runtime, config, SharedEntropy::new(OsEntropy))
+    }
+
+    /// [`Interpreter::boot`] with `entropy` behind `random_get` and
+    /// `/dev/(u)random` from the first instruction on (the deterministic
+    /// stream of snapshot creation).
+    pub(crate) fn boot_with_entropy(
+        runtime: &Runtime,
+        config: InterpreterConfig,
+        entropy: SharedEntropy,
+    ) -> Result<Interpreter, Error> {
+        let mut vfs = base_vfs(
+            runtime,
+            &entropy,
+            config.stdin,
+            config.stdout,
+            config.stderr,
+        )?;
         let python = runtime.version.python;
-        let entropy = SharedEntropy::new(OsEntropy);
-        let mut vfs = Vfs::builder()
-            .entropy(entropy.clone())
-            .stdin(config.stdin)
-            .stdout(config.stdout)
-            .stderr(config.stderr)
-            .build();
-        let lib = format!("/lib/python{}.{}", python.major, python.minor);
-        for dir in [
-            format!("{lib}/site-packages"),
-            format!("{lib}/lib-dynload"),
-            HOME.to_owned(),
-        ] {
-            // 0o777 and 0o666 below: the modes Pyodide's files get on Node.
-            vfs.create_dir_all(GuestPath::from(dir.as_str()), 0o777)
-                .map_err(|errno| Error::Layout {
-                    path: dir.clone(),
-                    errno,
-                })?;
-        }
-        let zip = format!("/lib/python{}{}.zip", python.major, python.minor);
-        vfs.create_shared_file(GuestPath::from(zip.as_str()), runtime.stdlib.clone(), 0o666)
-            .map_err(|errno| Error::Layout {
-                path: zip.clone(),
-                errno,
-            })?;
         config
             .packages
             .install(&mut vfs, &format!("{}.{}", python.major, python.minor))?;
-        for mount in &config.mounts {
-            let mount_error = |source: Box<dyn std::error::Error + Send + Sync>| Error::Mount {
-                host: mount.host.clone(),
-                guest: mount.guest.clone(),
-                source,
-            };
-            let dir =
-                pyodide_vfs::open_host_dir(&mount.host).map_err(|e| mount_error(Box::new(e)))?;
-            vfs.create_dir_all(GuestPath::from(mount.guest.as_str()), 0o755)
-                .map_err(|errno| Error::Layout {
-                    path: mount.guest.clone(),
-                    errno,
-                })?;
-            let access = if mount.writable {
-                MountAccess::ReadWrite
-            } else {
-                MountAccess::ReadOnly
-            };
-            vfs.mount_host(GuestPath::from(mount.guest.as_str()), dir, access)
-                .map_err(|e| mount_error(Box::new(e)))?;
-        }
+        apply_mounts(&mut vfs, &config.mounts)?;
         vfs.chdir(Dirfd::Cwd, GuestPath::from(HOME))
             .map_err(|errno| Error::Layout {
                 path: HOME.to_owned(),
                 errno,
             })?;
-
-        let mut builder = EmscriptenCtx::builder()
-            .vfs(vfs)
-            .entropy(entropy)
-            .program_name(config.program_name.clone())
-            .memory_limit(config.memory_limit)
-            .module_cache(runtime.cache.clone());
-        // Pyodide's environment on Node, so programs see the same values.
-        let defaults = [
-            ("USER", "web_user".to_owned()),
-            ("LOGNAME", "web_user".to_owned()),
-            ("PATH", "/".to_owned()),
-            ("PWD", "/".to_owned()),
-            ("HOME", HOME.to_owned()),
-            ("LANG", "C.UTF-8".to_owned()),
-            ("_", config.program_name.clone()),
-            ("PYTHONINSPECT", "1".to_owned()),
-            ("LD_LIBRARY_PATH", format!("/usr/lib:{lib}/site-packages")),
-        ];
-        for (key, value) in defaults {
-            builder = builder.env(key, value);
-        }
-        let mut python_path = None;
+        let mut environment = default_environment(runtime, &config.program_name);
         for (key, value) in config.env {
-            if key == "PYTHONPATH" {
-                python_path = Some(value.clone());
-            }
-            builder = builder.env(key, value);
+            environment.retain(|(k, _)| *k != key);
+            environment.push((key, value));
         }
         if config.packages.python_modules.is_some() {
-            let path = match python_path {
+            // The vendored tree comes first on the path, as on Workers.
+            let user = environment
+                .iter()
+                .find(|(k, _)| k == "PYTHONPATH")
+                .map(|(_, v)| v.clone());
+            let path = match user {
                 Some(user) if !user.is_empty() => format!("{PYTHON_MODULES_GUEST_DIR}:{user}"),
                 _ => PYTHON_MODULES_GUEST_DIR.to_owned(),
             };
-            builder = builder.env("PYTHONPATH", path);
+            environment.retain(|(k, _)| k != "PYTHONPATH");
+            environment.push(("PYTHONPATH".to_owned(), path));
         }
-        let mut store = Store::new(
-            runtime.cache.engine(),
-            HostState {
-                ctx: builder.build(),
-            },
+        let mut store = new_store(
+            runtime,
+            vfs,
+            entropy,
+            &environment,
+            &config.program_name,
+            config.memory_limit,
         );
         let instance = EmscriptenInstance::instantiate(
             &mut store,
@@ -247,18 +206,30 @@ impl Interpreter {
             return Err(Error::Startup { status });
         }
 
-        let mut interpreter = Interpreter {
-            driver_run: 0,
+        let mut interpreter = Interpreter::attach(store, instance, 0, environment)?;
+        interpreter.driver_run = interpreter.install_driver()?;
+        Ok(interpreter)
+    }
+
+    /// Wraps an instance whose CPython is initialised (booted, or restored
+    /// from a snapshot) with the C-API functions the driver is called with.
+    pub(crate) fn attach(
+        mut store: Store<HostState>,
+        instance: EmscriptenInstance,
+        driver_run: i32,
+        environment: Vec<(String, String)>,
+    ) -> Result<Interpreter, Error> {
+        Ok(Interpreter {
+            driver_run,
             unicode_from: instance.typed_func(&mut store, "PyUnicode_FromStringAndSize")?,
             call_one: instance.typed_func(&mut store, "PyObject_CallOneArg")?,
             as_utf8: instance.typed_func(&mut store, "PyUnicode_AsUTF8AndSize")?,
             decref: instance.typed_func(&mut store, "Py_DecRef")?,
             exited: None,
+            environment,
             store,
             instance,
-        };
-        interpreter.driver_run = interpreter.install_driver()?;
-        Ok(interpreter)
+        })
     }
 
     /// Runs `code` as `python -c` would, with `args` after `-c` in `sys.argv`.
@@ -396,7 +367,12 @@ impl Interpreter {
         Ok(run)
     }
 
-    fn request(&mut self, kind: &str, target: &str, args: &[String]) -> Result<(), RunError> {
+    pub(crate) fn request(
+        &mut self,
+        kind: &str,
+        target: &str,
+        args: &[String],
+    ) -> Result<(), RunError> {
         if let Some(status) = self.exited {
             return Err(RunError::Host(Error::Exited { status }));
         }
@@ -453,6 +429,125 @@ impl Interpreter {
             .map_err(|e| driver_error("Py_DecRef", e))?;
         Ok(reply)
     }
+}
+
+/// The file system every interpreter starts from: Emscripten's layout,
+/// the standard library archive, `site-packages`, the home directory.
+pub(crate) fn base_vfs(
+    runtime: &Runtime,
+    entropy: &SharedEntropy,
+    stdin: InputSource,
+    stdout: OutputSink,
+    stderr: OutputSink,
+) -> Result<Vfs, Error> {
+    let mut vfs = Vfs::builder()
+        .entropy(entropy.clone())
+        .stdin(stdin)
+        .stdout(stdout)
+        .stderr(stderr)
+        .build();
+    let lib = lib_dir(runtime);
+    for dir in [
+        format!("{lib}/site-packages"),
+        format!("{lib}/lib-dynload"),
+        HOME.to_owned(),
+    ] {
+        // 0o777 and 0o666 below: the modes Pyodide's files get on Node.
+        vfs.create_dir_all(GuestPath::from(dir.as_str()), 0o777)
+            .map_err(|errno| Error::Layout {
+                path: dir.clone(),
+                errno,
+            })?;
+    }
+    let zip = stdlib_zip(runtime);
+    vfs.create_shared_file(GuestPath::from(zip.as_str()), runtime.stdlib.clone(), 0o666)
+        .map_err(|errno| Error::Layout {
+            path: zip.clone(),
+            errno,
+        })?;
+    Ok(vfs)
+}
+
+fn lib_dir(runtime: &Runtime) -> String {
+    let python = runtime.version.python;
+    format!("/lib/python{}.{}", python.major, python.minor)
+}
+
+/// Where the standard library archive is (re-created from the runtime,
+/// never part of a snapshot).
+pub(crate) fn stdlib_zip(runtime: &Runtime) -> String {
+    let python = runtime.version.python;
+    format!("/lib/python{}{}.zip", python.major, python.minor)
+}
+
+/// Mounts host directories into `vfs`.
+pub(crate) fn apply_mounts(vfs: &mut Vfs, mounts: &[Mount]) -> Result<(), Error> {
+    for mount in mounts {
+        let mount_error = |source: Box<dyn std::error::Error + Send + Sync>| Error::Mount {
+            host: mount.host.clone(),
+            guest: mount.guest.clone(),
+            source,
+        };
+        let dir = pyodide_vfs::open_host_dir(&mount.host).map_err(|e| mount_error(Box::new(e)))?;
+        vfs.create_dir_all(GuestPath::from(mount.guest.as_str()), 0o755)
+            .map_err(|errno| Error::Layout {
+                path: mount.guest.clone(),
+                errno,
+            })?;
+        let access = if mount.writable {
+            MountAccess::ReadWrite
+        } else {
+            MountAccess::ReadOnly
+        };
+        vfs.mount_host(GuestPath::from(mount.guest.as_str()), dir, access)
+            .map_err(|e| mount_error(Box::new(e)))?;
+    }
+    Ok(())
+}
+
+/// Pyodide's environment on Node, so programs see the same values.
+fn default_environment(runtime: &Runtime, program_name: &str) -> Vec<(String, String)> {
+    let lib = lib_dir(runtime);
+    [
+        ("USER", "web_user".to_owned()),
+        ("LOGNAME", "web_user".to_owned()),
+        ("PATH", "/".to_owned()),
+        ("PWD", "/".to_owned()),
+        ("HOME", HOME.to_owned()),
+        ("LANG", "C.UTF-8".to_owned()),
+        ("_", program_name.to_owned()),
+        ("PYTHONINSPECT", "1".to_owned()),
+        ("LD_LIBRARY_PATH", format!("/usr/lib:{lib}/site-packages")),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_owned(), v))
+    .collect()
+}
+
+/// A store whose host state has `vfs`, `entropy` and `environment`.
+pub(crate) fn new_store(
+    runtime: &Runtime,
+    vfs: Vfs,
+    entropy: SharedEntropy,
+    environment: &[(String, String)],
+    program_name: &str,
+    memory_limit: u64,
+) -> Store<HostState> {
+    let mut builder = EmscriptenCtx::builder()
+        .vfs(vfs)
+        .entropy(entropy)
+        .program_name(program_name)
+        .memory_limit(memory_limit)
+        .module_cache(runtime.cache.clone());
+    for (key, value) in environment {
+        builder = builder.env(key, value);
+    }
+    Store::new(
+        runtime.cache.engine(),
+        HostState {
+            ctx: builder.build(),
+        },
+    )
 }
 
 fn parse_reply(reply: &[u8]) -> Result<(), RunError> {

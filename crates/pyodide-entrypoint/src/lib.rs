@@ -13,21 +13,37 @@
 //! come back as a typed [`RunError`]: the `SystemExit` status, or for an
 //! uncaught exception the traceback text.
 //!
+//! Snapshots: [`Runtime::create_snapshot`] makes one (baseline, package or
+//! dedicated, see [`SnapshotRequest`]), [`Snapshot::load`] checks and maps
+//! one, [`Interpreter::restore`] restores an interpreter from it without
+//! re-running CPython's initialisation, and [`Runtime::baseline_snapshot`]
+//! is the automatic baseline kept in the cache. `pyodide-snapshot` does the
+//! capture, bake and sidecar; `pyodide-entropy` the deterministic entropy
+//! of creation. Every interpreter restored from one snapshot shares its
+//! `str` hash secret (drawn while CPython started, from the fixed stream);
+//! `random`, `numpy.random` and `tempfile` are reseeded from the OS.
+//!
 //! Wasm frames run on the calling thread's native stack; call into an
 //! interpreter from a thread with at least [`RECOMMENDED_THREAD_STACK`]
 //! bytes of stack, so deep recursion ends in a trap rather than a crash.
 //!
-//! Tests: `tests/` (real Pyodide, fetched through the project's fetch code).
+//! Tests: `tests/` (real Pyodide, fetched through the project's fetch
+//! code); `tests/snapshot.rs` for snapshots. Bench: `benches/snapshot.rs`.
 
+mod entropy;
 mod interpreter;
 mod packages;
 mod runtime;
+mod snapshot;
+mod vfs_image;
 
 pub use interpreter::{Interpreter, InterpreterConfig, Mount, RunError};
 pub use packages::{PYTHON_MODULES_GUEST_DIR, Packages};
 pub use pyodide_emscripten::{AddedSlot, EngineSettings, LibraryBases, LoadOptions, LoadedLibrary};
+pub use pyodide_snapshot::SnapshotError;
 pub use pyodide_vfs::{InputSource, OutputSink, SharedBuffer};
 pub use runtime::{Progress, Runtime, RuntimeOptions};
+pub use snapshot::{BASELINE_IMPORTS, Snapshot, SnapshotKind, SnapshotRequest, artifact_path};
 
 use std::path::PathBuf;
 
@@ -91,6 +107,48 @@ pub enum Error {
     Exited {
         /// The exit status.
         status: i32,
+    },
+    /// A snapshot was refused: its sidecar is missing, damaged, of an
+    /// unknown format or made for another Pyodide, binary or engine.
+    #[error(transparent)]
+    Snapshot(#[from] pyodide_snapshot::SnapshotError),
+    /// Capturing or baking a snapshot failed.
+    #[error("cannot make the snapshot")]
+    SnapshotCapture(#[from] pyodide_snapshot::Error),
+    /// The interpreter's state cannot be snapshotted or restored.
+    #[error("snapshot: {0}")]
+    SnapshotState(String),
+    /// This Pyodide release cannot make or restore snapshots.
+    #[error("snapshots are not supported for pyodide '{version}': {why}")]
+    SnapshotUnsupported {
+        /// The release.
+        version: String,
+        /// Why.
+        why: String,
+    },
+    /// An import made while creating a snapshot failed.
+    #[error("importing '{module}' while making the snapshot failed\n{traceback}")]
+    SnapshotImport {
+        /// The module.
+        module: String,
+        /// Its traceback.
+        traceback: String,
+    },
+    /// While a snapshot was being made, a module asked for entropy at its
+    /// top level outside the allow-list of `pyodide-entropy`.
+    #[error(
+        "'{consumer}' asked for entropy at its top level while the snapshot was being made \
+         (refused: {bytes} bytes, {calls} draw(s)): values drawn then would repeat in every \
+         instance restored from the snapshot; move the call into a request handler or a \
+         function called from one"
+    )]
+    TopLevelEntropy {
+        /// The module whose top level ran (or a `pyodide_entropy` pseudo-consumer).
+        consumer: String,
+        /// Bytes refused to it.
+        bytes: u64,
+        /// Draws refused to it.
+        calls: u64,
     },
     /// The interpreter's driver misbehaved (a bug in pyworkerd).
     #[error("internal error in the interpreter driver: {0}")]

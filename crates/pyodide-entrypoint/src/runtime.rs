@@ -3,7 +3,7 @@
 //! library archive and the linker with the host imports.
 
 use std::io::Read;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use pyodide_emscripten::dylink::{DylinkInfo, read_dylink_info};
@@ -11,6 +11,8 @@ use pyodide_emscripten::{
     CacheOutcome, CallTrampoline, EmscriptenCtx, EngineSettings, ModuleCache,
 };
 use pyodide_packages::dist::{self, Distribution, Event, KnownVersion, Source};
+use pyodide_snapshot::Identity;
+use sha2::{Digest, Sha256};
 use wasmtime::{Linker, Module};
 
 use crate::Error;
@@ -81,8 +83,19 @@ pub struct Runtime {
     pub(crate) linker: Linker<HostState>,
     pub(crate) trampoline: CallTrampoline,
     lock_file: PathBuf,
+    /// SHA-256 of the original `pyodide.asm.wasm` (a snapshot's identity).
+    pub(crate) binary_sha256: [u8; 32],
+    /// The original `pyodide.asm.wasm` (read again to bake a snapshot).
+    pub(crate) asm_wasm: PathBuf,
+    /// `<cache root>/snapshots`, where the automatic baseline lives.
+    pub(crate) snapshots_dir: PathBuf,
     compiled_now: bool,
 }
+
+/// The label of the snapshot instrumentation in the module cache's keys:
+/// change it when `pyodide_snapshot::export_mutable_globals` changes its
+/// output.
+const INSTRUMENTATION_LABEL: &str = "pyodide-snapshot export_mutable_globals r1";
 
 impl std::fmt::Debug for Runtime {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -119,9 +132,22 @@ impl Runtime {
                 version: version.version,
             });
         }
-        let loaded = cache.load_file(&distribution.asm_wasm(), sha256)?;
-        let compiled_now = matches!(loaded.outcome, CacheOutcome::Compiled { .. });
         let dylink = read_prefix_dylink(&distribution)?;
+        let asm_wasm = distribution.asm_wasm();
+        let binary_sha256 = match sha256 {
+            Some(sha256) => sha256,
+            None => file_sha256(&asm_wasm)?,
+        };
+        // Compiled with the snapshot instrumentation (exports of its
+        // mutable globals, tables and memory, so they can be captured;
+        // harmless otherwise).
+        let loaded = cache.load_file_transformed(
+            &asm_wasm,
+            Some(binary_sha256),
+            INSTRUMENTATION_LABEL,
+            |wasm| Ok(pyodide_snapshot::export_mutable_globals(&wasm)?),
+        )?;
+        let compiled_now = matches!(loaded.outcome, CacheOutcome::Compiled { .. });
         let stdlib_path = distribution.stdlib_zip();
         let stdlib = std::fs::read(&stdlib_path).map_err(|source| Error::Read {
             path: stdlib_path,
@@ -131,9 +157,26 @@ impl Runtime {
         pyodide_emscripten::add_to_linker(&mut linker, ctx_of).map_err(|e| {
             Error::Host(pyodide_emscripten::Error::Engine(e.into_boxed_dyn_error()))
         })?;
+        // Imports the host does not implement trap with their name; defined
+        // once here, so instantiating (every boot and restore) only looks
+        // them up.
+        let mut scratch = wasmtime::Store::new(
+            cache.engine(),
+            HostState {
+                ctx: EmscriptenCtx::builder().build(),
+            },
+        );
+        pyodide_emscripten::define_missing_as_traps(&mut linker, &mut scratch, &loaded.module)
+            .map_err(|e| {
+                Error::Host(pyodide_emscripten::Error::Engine(e.into_boxed_dyn_error()))
+            })?;
+        drop(scratch);
         let trampoline = CallTrampoline::new(&cache)?;
         Ok(Runtime {
             lock_file: distribution.lock_file(),
+            binary_sha256,
+            asm_wasm,
+            snapshots_dir: cache_root.join("snapshots"),
             trampoline,
             version,
             cache,
@@ -165,6 +208,40 @@ impl Runtime {
     pub fn module_cache(&self) -> &ModuleCache {
         &self.cache
     }
+
+    /// What a snapshot must have been made with to be restored by this
+    /// runtime: this Pyodide release and binary, this wasmtime and engine
+    /// configuration.
+    pub fn snapshot_identity(&self) -> Identity {
+        Identity::new(
+            self.version.version,
+            self.binary_sha256,
+            self.cache.fingerprint(),
+        )
+    }
+
+    /// Why this runtime cannot make or restore snapshots, if it cannot: a
+    /// relocatable Pyodide (0.29.x) imports its memory, which cannot be
+    /// baked into a module image yet.
+    pub fn snapshot_unsupported(&self) -> Option<String> {
+        let imports_memory = self
+            .module
+            .imports()
+            .any(|i| matches!(i.ty(), wasmtime::ExternType::Memory(_)));
+        imports_memory.then(|| {
+            "its module imports its linear memory (a relocatable build), which snapshots do not \
+             support yet"
+                .to_owned()
+        })
+    }
+}
+
+fn file_sha256(path: &Path) -> Result<[u8; 32], Error> {
+    let bytes = std::fs::read(path).map_err(|source| Error::Read {
+        path: path.to_owned(),
+        source,
+    })?;
+    Ok(Sha256::digest(&bytes).into())
 }
 
 fn known_sha256(distribution: &Distribution) -> Option<[u8; 32]> {

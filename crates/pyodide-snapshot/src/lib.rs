@@ -57,4 +57,7 @@ pub use bake::{DataLayout, bake, data_layout};
 pub use capture::{Capture, GlobalValue, capture};
 pub use error::Error;
 pub use instrument::export_mutable_globals;
-pub use sidecar::{Identity, Sidecar, SnapshotError, SnapshotKind, read_sidecar, write_sidecar};
+pub use sidecar::{
+    ArtifactDigest, Identity, SideModule, Sidecar, SnapshotError, SnapshotKind, decode_sidecar,
+    encode_sidecar, read_sidecar, write_sidecar,
+};

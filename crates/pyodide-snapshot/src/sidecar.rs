@@ -32,7 +32,7 @@ use sha2::{Digest, Sha256};
 /// The first 8 bytes of every sidecar.
 pub const SIDECAR_MAGIC: [u8; 8] = *b"PYWKSNP\0";
 /// The payload layout this build writes and reads.
-pub const SIDECAR_FORMAT: u32 = 1;
+pub const SIDECAR_FORMAT: u32 = 2;
 /// The wasmtime version this crate is built against (checked against
 /// `Cargo.lock` by a test).
 pub const WASMTIME_VERSION: &str = "48.0.8";
@@ -92,13 +92,55 @@ pub struct Sidecar {
     /// Length of the function table (`__indirect_function_table`) at
     /// capture, host-added entries (the call trampoline) included.
     pub table_len: u64,
+    /// The instance's other tables as (absolute index, length), when
+    /// every entry was null at capture: a restore grows them back to that
+    /// length with nulls. (A table holding host references cannot be
+    /// snapshotted.)
+    pub null_tables: Vec<(u32, u64)>,
     /// The guest environment (name, value), in order.
     pub environment: Vec<(String, String)>,
     /// The Python modules imported while making the snapshot, in order.
     pub imports: Vec<String>,
-    /// VFS delta, not yet captured: opaque bytes reserved for the changes
-    /// to the file system since boot; empty today.
+    /// The compiled baked module this sidecar goes with: its length and
+    /// XXH3-64, checked before the file is mapped.
+    pub artifact: ArtifactDigest,
+    /// Side modules loaded into the instance, in load order, with the
+    /// memory and table bases they were given (a restore must load them
+    /// again at the same bases before running anything). Empty until
+    /// there is a dynamic linker.
+    pub side_modules: Vec<SideModule>,
+    /// Addresses in linear memory the host needs again after a restore
+    /// (for example a function object it calls), by name.
+    pub anchors: Vec<(String, u64)>,
+    /// Where the host mounted host directories the snapshot's state
+    /// depends on (guest path, host path), to mount them again.
+    pub mounts: Vec<(String, String)>,
+    /// The file system state (tree, working directory, umask), encoded by
+    /// the embedder; opaque to this crate.
     pub vfs: Vec<u8>,
+    /// The entropy bookkeeping of the creation (who drew how many bytes),
+    /// encoded by the embedder; opaque to this crate.
+    pub entropy: Vec<u8>,
+}
+
+/// Length and checksum of a compiled artifact.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ArtifactDigest {
+    /// Length in bytes.
+    pub len: u64,
+    /// XXH3-64 of the bytes.
+    pub xxh3: u64,
+}
+
+/// A side module (shared library) loaded into a snapshotted instance.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SideModule {
+    /// The path it was loaded from, as the guest named it.
+    pub path: String,
+    /// Where its data was placed in linear memory.
+    pub memory_base: u64,
+    /// Where its functions were placed in the function table.
+    pub table_base: u64,
 }
 
 /// Why a sidecar could not be written or used.
@@ -391,9 +433,22 @@ mod tests {
             kind: SnapshotKind::Dedicated,
             identity: identity(),
             table_len: 8734,
+            null_tables: vec![(1, 2)],
             environment: vec![("HOME".into(), "/home/pyodide".into())],
             imports: vec!["asyncio".into(), "json".into()],
+            artifact: ArtifactDigest {
+                len: 1 << 20,
+                xxh3: 7,
+            },
+            side_modules: vec![SideModule {
+                path: "/lib/python3.13/site-packages/x.so".into(),
+                memory_base: 1 << 24,
+                table_base: 9000,
+            }],
+            anchors: vec![("driver_run".into(), 123_456)],
+            mounts: vec![("/work".into(), "/home/me/work".into())],
             vfs: vec![],
+            entropy: vec![1, 2, 3],
         }
     }
 
@@ -473,7 +528,7 @@ mod tests {
         ));
         assert_eq!(
             err.to_string(),
-            "unknown snapshot sidecar format version '7', expected '1'"
+            "unknown snapshot sidecar format version '7', expected '2'"
         );
     }
 

@@ -4,7 +4,7 @@
 
 use proptest::prelude::*;
 use pyodide_snapshot::sidecar::{SnapshotError, decode_sidecar, encode_sidecar, read_sidecar};
-use pyodide_snapshot::{Identity, Sidecar, SnapshotKind};
+use pyodide_snapshot::{ArtifactDigest, Identity, Sidecar, SnapshotKind};
 
 fn identity() -> Identity {
     Identity::new("314.0.7", [7; 32], [8; 32])
@@ -21,15 +21,26 @@ fn sidecar() -> impl Strategy<Value = Sidecar> {
         prop::collection::vec(("[A-Z_]{1,8}", ".{0,12}"), 0..4),
         prop::collection::vec("[a-z_.]{1,16}", 0..6),
         prop::collection::vec(any::<u8>(), 0..64),
+        (any::<u64>(), any::<u64>()),
+        prop::collection::vec(("[a-z_]{1,8}", any::<u64>()), 0..4),
+        prop::collection::vec(any::<u8>(), 0..16),
     )
-        .prop_map(|(kind, table_len, environment, imports, vfs)| Sidecar {
-            kind,
-            identity: identity(),
-            table_len,
-            environment,
-            imports,
-            vfs,
-        })
+        .prop_map(
+            |(kind, table_len, environment, imports, vfs, (len, xxh3), anchors, entropy)| Sidecar {
+                kind,
+                identity: identity(),
+                table_len,
+                null_tables: vec![(1, table_len / 2)],
+                environment,
+                imports,
+                artifact: ArtifactDigest { len, xxh3 },
+                side_modules: vec![],
+                anchors,
+                mounts: vec![],
+                vfs,
+                entropy,
+            },
+        )
 }
 
 #[derive(Debug, Clone)]
@@ -115,9 +126,15 @@ fn a_damaged_file_is_refused_from_disk_too() {
         kind: SnapshotKind::Baseline,
         identity: identity(),
         table_len: 1,
+        null_tables: vec![],
         environment: vec![],
         imports: vec![],
+        artifact: ArtifactDigest { len: 1, xxh3: 2 },
+        side_modules: vec![],
+        anchors: vec![],
+        mounts: vec![],
         vfs: vec![1, 2, 3],
+        entropy: vec![],
     };
     pyodide_snapshot::write_sidecar(&path, &value).unwrap();
     let mut bytes = std::fs::read(&path).unwrap();

@@ -85,7 +85,7 @@ mod time;
 mod vfs;
 mod zip_mount;
 
-pub use entropy::{EntropySource, OsEntropy};
+pub use entropy::{Denied, EntropySource, OsEntropy};
 pub use errno::{Errno, MountError};
 pub use flags::{AccessCheck, AccessMode, OpenFlags, Whence};
 pub use host::open_host_dir;

@@ -1241,7 +1241,9 @@ impl Vfs {
                     Ok(buf.len())
                 }
                 Device::Random | Device::URandom => {
-                    self.entropy.fill(buf);
+                    // A refused draw (snapshot policy) reads as EIO, the
+                    // errno `random_get` gives for it too.
+                    self.entropy.fill(buf).map_err(|_| Errno::EIO)?;
                     Ok(buf.len())
                 }
                 Device::Tty | Device::Tty1 => Ok(self.stdin.read(buf)),

@@ -100,8 +100,9 @@ fn stdio_goes_to_the_configured_sinks() {
 fn devices_null_zero_random() {
     struct Sevens;
     impl pyodide_vfs::EntropySource for Sevens {
-        fn fill(&mut self, buf: &mut [u8]) {
+        fn fill(&mut self, buf: &mut [u8]) -> Result<(), pyodide_vfs::Denied> {
             buf.fill(7);
+            Ok(())
         }
     }
     let mut v = Vfs::builder().entropy(Sevens).build();
@@ -129,6 +130,27 @@ fn devices_null_zero_random() {
     let mut big = [0u8; 64];
     v.read(ur, &mut big).unwrap();
     assert_ne!(big, [0u8; 64]);
+}
+
+#[test]
+fn a_refused_entropy_draw_reads_as_eio() {
+    struct Refuses;
+    impl pyodide_vfs::EntropySource for Refuses {
+        fn fill(&mut self, buf: &mut [u8]) -> Result<(), pyodide_vfs::Denied> {
+            Err(pyodide_vfs::Denied {
+                consumer: "test".to_owned(),
+                bytes: buf.len() as u64,
+                reason: pyodide_entropy::DenialReason::NotAllowed,
+            })
+        }
+    }
+    let mut v = Vfs::builder().entropy(Refuses).build();
+    let ur = v
+        .open(CWD, p("/dev/urandom"), OpenFlags::RDONLY, 0)
+        .unwrap();
+    let mut buf = [1u8; 4];
+    assert_eq!(v.read(ur, &mut buf), Err(Errno::EIO));
+    assert_eq!(buf, [1; 4], "nothing is written on a refusal");
 }
 
 #[test]

@@ -1,11 +1,13 @@
 //! `pyworkerd`: the command line. Today: `run`, which runs a Python script,
 //! a `-c` string, a `-m` module or a script on stdin on Pyodide's real
-//! CPython inside wasmtime, the way `python` would.
+//! CPython inside wasmtime, the way `python` would (restoring a snapshot of
+//! an initialised interpreter); and `snapshot`, which makes such snapshots.
 //!
 //! This crate is the only one that knows about command lines and terminals;
 //! the work is done by `pyodide-entrypoint`. Tests: `tests/cli.rs`.
 
 mod run;
+mod snapshot;
 
 use std::process::ExitCode;
 
@@ -24,12 +26,14 @@ struct Cli {
 #[derive(Debug, Subcommand)]
 enum Command {
     Run(run::RunArgs),
+    Snapshot(snapshot::SnapshotArgs),
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Run(args) => run::run(args),
+        Command::Snapshot(args) => snapshot::snapshot(args),
     };
     match result {
         Ok(status) => ExitCode::from(status),

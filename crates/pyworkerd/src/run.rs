@@ -7,7 +7,7 @@ use anyhow::{Context, Result, bail};
 use clap::Args;
 use pyodide_entrypoint::{
     InputSource, Interpreter, InterpreterConfig, Mount, OutputSink, Packages, Progress, RunError,
-    Runtime, RuntimeOptions,
+    Runtime, RuntimeOptions, Snapshot,
 };
 use pyodide_packages::dist::{self, Event, Phase};
 use pyodide_packages::env_vars;
@@ -25,7 +25,7 @@ use pyodide_packages::wheel::Platform;
 /// is visible unless mounted with --mount.
 #[derive(Debug, Args)]
 #[command(
-    after_help = "Examples:\n  pyworkerd run examples/hello.py\n  pyworkerd run -c 'print(1+1)'\n  pyworkerd run -m json.tool data.json\n  echo 'print(42)' | pyworkerd run -\n  pyworkerd run --mount ./data:/data:rw script.py"
+    after_help = "Examples:\n  pyworkerd run examples/hello.py\n  pyworkerd run -c 'print(1+1)'\n  pyworkerd run -m json.tool data.json\n  echo 'print(42)' | pyworkerd run -\n  pyworkerd run --mount ./data:/data:rw script.py\n  pyworkerd run --snapshot app.snap app.py\n  pyworkerd run --no-snapshot -c 'print(1+1)'\n\nStart-up restores a snapshot of an initialised interpreter (the baseline, made\non first use; about a second) unless --no-snapshot is given or a PYTHON*\nvariable is set with --env (CPython reads those while it starts)."
 )]
 pub(crate) struct RunArgs {
     /// Program passed in as a string (like `python -c`).
@@ -68,6 +68,17 @@ pub(crate) struct RunArgs {
     /// The Pyodide release to run.
     #[arg(long, value_name = "VERSION", default_value_t = dist::default_version().version.to_owned(), env = env_vars::PYWORKERD_PYODIDE_VERSION)]
     pyodide_version: String,
+
+    /// Boot Python from scratch instead of restoring the cached baseline
+    /// snapshot (made on first use, under the cache's `snapshots/`).
+    #[arg(long, conflicts_with = "snapshot")]
+    no_snapshot: bool,
+
+    /// Restore this snapshot (made by `pyworkerd snapshot`) instead of the
+    /// cached baseline. If it cannot be used, pyworkerd says why and boots
+    /// from scratch.
+    #[arg(long, value_name = "FILE")]
+    snapshot: Option<PathBuf>,
 
     /// The script (a path, or `-` for stdin) followed by its arguments; with
     /// -c or -m, all of these are arguments.
@@ -175,6 +186,19 @@ pub(crate) fn run(args: RunArgs) -> Result<u8> {
     };
     let packages = resolve_packages(&args, &runtime, python_modules, terminal)?;
 
+    let startup = if args.no_snapshot {
+        Startup::Cold
+    } else if let Some(file) = args.snapshot.clone() {
+        Startup::Snapshot(file)
+    } else if !packages.is_empty() {
+        // The baseline holds no packages; they are mounted while booting.
+        Startup::Cold
+    } else if env.iter().any(|(key, _)| key.starts_with("PYTHON")) {
+        // CPython reads these while it starts: a snapshot has started.
+        Startup::Cold
+    } else {
+        Startup::Baseline
+    };
     let stdin = match target {
         Target::Stdin(_) => InputSource::Empty,
         _ => InputSource::Inherit,
@@ -194,8 +218,7 @@ pub(crate) fn run(args: RunArgs) -> Result<u8> {
         .name("python".to_owned())
         .stack_size(pyodide_entrypoint::RECOMMENDED_THREAD_STACK)
         .spawn(move || -> Result<i32> {
-            let mut interpreter =
-                Interpreter::boot(&runtime, config).context("cannot start Python")?;
+            let mut interpreter = start(&runtime, startup, config, terminal)?;
             let result = match &target {
                 Target::Code(code) => interpreter.run(code, &rest),
                 Target::Module(module) => interpreter.run_module(module, &rest),
@@ -332,6 +355,100 @@ impl Drop for MergedWheelhouse {
     }
 }
 
+/// How an interpreter starts.
+enum Startup {
+    /// Boot CPython from scratch.
+    Cold,
+    /// Restore the cached baseline snapshot (made on first use).
+    Baseline,
+    /// Restore this snapshot.
+    Snapshot(PathBuf),
+}
+
+/// Starts the interpreter as `startup` says; a snapshot that cannot be used
+/// is reported on stderr and the interpreter boots from scratch.
+fn start(
+    runtime: &Runtime,
+    startup: Startup,
+    config: InterpreterConfig,
+    terminal: bool,
+) -> Result<Interpreter> {
+    let snapshot = match startup {
+        Startup::Cold => None,
+        Startup::Snapshot(file) => match Snapshot::load(runtime, &file) {
+            Ok(snapshot) => Some(snapshot),
+            Err(error) => {
+                eprintln!(
+                    "pyworkerd: cannot use snapshot '{}': {}; booting without it",
+                    file.display(),
+                    error_chain(&error)
+                );
+                None
+            }
+        },
+        Startup::Baseline => baseline(runtime, terminal),
+    };
+    match snapshot {
+        Some(snapshot) => Interpreter::restore(runtime, &snapshot, config)
+            .with_context(|| format!("cannot restore snapshot '{}'", snapshot.path().display())),
+        None => Interpreter::boot(runtime, config).context("cannot start Python"),
+    }
+}
+
+/// The cached baseline snapshot, made on first use; `None` (said once on
+/// stderr) when there is none to be had.
+fn baseline(runtime: &Runtime, terminal: bool) -> Option<Snapshot> {
+    let path = runtime.baseline_snapshot_path();
+    if let Some(why) = runtime.snapshot_unsupported() {
+        // Said once per cache, not on every run.
+        let marker = path.with_file_name(format!("unsupported-{}", runtime.version().version));
+        if !marker.exists() {
+            eprintln!(
+                "pyworkerd: Pyodide {} boots without a snapshot: {why} (said once)",
+                runtime.version().version
+            );
+            let _ = std::fs::create_dir_all(path.parent()?);
+            let _ = std::fs::write(&marker, why.as_bytes());
+        }
+        return None;
+    }
+    if terminal && !path.exists() {
+        eprintln!("pyworkerd: making the baseline snapshot (first use, about 10 s)…");
+    }
+    let existed = path.exists();
+    match runtime.baseline_snapshot() {
+        Ok(snapshot) => Some(snapshot),
+        Err(error) => {
+            if existed {
+                eprintln!(
+                    "pyworkerd: cannot use the cached baseline snapshot '{}': {}; booting \
+                     without it (it is made again next time)",
+                    path.display(),
+                    error_chain(&error)
+                );
+            } else {
+                eprintln!(
+                    "pyworkerd: cannot make the baseline snapshot: {}; booting without it",
+                    error_chain(&error)
+                );
+            }
+            None
+        }
+    }
+}
+
+/// An error and its sources on one line.
+pub(crate) fn error_chain(error: &(dyn std::error::Error + 'static)) -> String {
+    let mut text = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        text.push_str(": ");
+        text.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    text
+}
+
 /// Where the script's directory is mounted when its own path is taken.
 const SCRIPT_FALLBACK_DIR: &str = "/script";
 
@@ -364,7 +481,7 @@ fn exit_status(result: std::result::Result<(), RunError>) -> Result<i32> {
     }
 }
 
-fn parse_mount(spec: &str) -> Result<Mount> {
+pub(crate) fn parse_mount(spec: &str) -> Result<Mount> {
     let (spec, writable) = match spec.rsplit_once(':') {
         Some((rest, "rw")) => (rest, true),
         Some((rest, "ro")) => (rest, false),
@@ -396,7 +513,7 @@ fn parse_env(spec: &str) -> Result<(String, String)> {
     }
 }
 
-fn report_progress(terminal: bool, progress: &Progress) {
+pub(crate) fn report_progress(terminal: bool, progress: &Progress) {
     if !terminal {
         return;
     }

@@ -367,3 +367,171 @@ fn python_modules_beside_the_script_are_importable() {
         "",
     );
 }
+
+/// `pyworkerd` with extra environment variables.
+fn pyworkerd_env(args: &[&str], env: &[(&str, &std::ffi::OsStr)]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_pyworkerd"))
+        .args(args)
+        .envs(env.iter().copied())
+        .stdin(Stdio::null())
+        .output()
+        .expect("start pyworkerd")
+}
+
+/// A cache root of its own whose distributions and compiled modules are
+/// the user cache's (symlinked), so only its snapshots are fresh.
+fn cache_with_fresh_snapshots() -> tempfile::TempDir {
+    let root = pyodide_packages::dist::cache_root().expect("cache root");
+    let dir = tempfile::tempdir().unwrap();
+    for name in ["pyodide", "modules"] {
+        std::os::unix::fs::symlink(root.join(name), dir.path().join(name)).unwrap();
+    }
+    dir
+}
+
+#[test]
+fn run_restores_the_baseline_unless_told_not_to() {
+    let code = "import sys; print('asyncio' in sys.modules, 1 + 1)";
+    check(&pyworkerd(&["run", "-c", code], None), 0, "True 2\n", "");
+    check(
+        &pyworkerd(&["run", "--no-snapshot", "-c", code], None),
+        0,
+        "False 2\n",
+        "",
+    );
+    // A PYTHON* variable is read while CPython starts: that boots cold.
+    check(
+        &pyworkerd(&["run", "--env", "PYTHONSAFEPATH=1", "-c", code], None),
+        0,
+        "False 2\n",
+        "",
+    );
+}
+
+#[test]
+fn snapshot_subcommand_makes_package_and_dedicated_snapshots() {
+    let dir = tempfile::tempdir().unwrap();
+    let package = dir.path().join("pkg.snap");
+    let package_arg = package.to_str().unwrap();
+    let output = pyworkerd(
+        &["snapshot", "--import", "decimal", "-o", package_arg],
+        None,
+    );
+    assert_eq!(output.status.code(), Some(0), "{}", text(&output.stderr));
+    assert!(
+        text(&output.stderr).contains("wrote a package snapshot"),
+        "{}",
+        text(&output.stderr)
+    );
+    assert!(dir.path().join("pkg.snap.cwasm").is_file());
+    let code = "import sys; print('decimal' in sys.modules, 'asyncio' in sys.modules)";
+    check(
+        &pyworkerd(&["run", "--snapshot", package_arg, "-c", code], None),
+        0,
+        "True True\n",
+        "",
+    );
+
+    // Dedicated: the module's top level ran at creation, once.
+    let app_dir = tempfile::tempdir().unwrap();
+    let app = app_dir.path().join("app.py");
+    std::fs::write(
+        &app,
+        "import json\nSTATE = {'loaded': 1}\nprint('top level ran')\n",
+    )
+    .unwrap();
+    let dedicated = dir.path().join("app.snap");
+    let output = pyworkerd(
+        &[
+            "snapshot",
+            "--module",
+            app.to_str().unwrap(),
+            "--from",
+            package_arg,
+            "-o",
+            dedicated.to_str().unwrap(),
+        ],
+        None,
+    );
+    assert_eq!(output.status.code(), Some(0), "{}", text(&output.stderr));
+    check(
+        &pyworkerd(
+            &[
+                "run",
+                "--snapshot",
+                dedicated.to_str().unwrap(),
+                "-c",
+                "import sys, app; print(app.STATE, 'decimal' in sys.modules)",
+            ],
+            None,
+        ),
+        0,
+        "{'loaded': 1}\n".replace("\n", " True\n").as_str(),
+        "",
+    );
+}
+
+#[test]
+fn a_snapshot_that_cannot_be_used_is_named_and_the_run_boots_cold() {
+    let dir = tempfile::tempdir().unwrap();
+    let bad = dir.path().join("bad.snap");
+    std::fs::write(&bad, b"PYWKSNP\0\x02\0\0\0short").unwrap();
+    let output = pyworkerd(
+        &["run", "--snapshot", bad.to_str().unwrap(), "-c", "print(7)"],
+        None,
+    );
+    check(
+        &output,
+        0,
+        "7\n",
+        &format!(
+            "pyworkerd: cannot use snapshot '{}': snapshot sidecar is truncated: '17' bytes, \
+             expected '52'; booting without it\n",
+            bad.display()
+        ),
+    );
+}
+
+#[test]
+fn relocatable_pyodide_says_once_that_it_boots_without_a_snapshot() {
+    let cache = cache_with_fresh_snapshots();
+    let env = [("PYWORKERD_CACHE", cache.path().as_os_str())];
+    let args = ["run", "--pyodide-version", "0.29.3", "-c", "print(1 + 1)"];
+    let first = pyworkerd_env(&args, &env);
+    check(
+        &first,
+        0,
+        "2\n",
+        "pyworkerd: Pyodide 0.29.3 boots without a snapshot: its module imports its linear \
+         memory (a relocatable build), which snapshots do not support yet (said once)\n",
+    );
+    check(&pyworkerd_env(&args, &env), 0, "2\n", "");
+}
+
+#[test]
+fn snapshot_help_explains_the_kinds() {
+    let output = pyworkerd(&["snapshot", "--help"], None);
+    assert_eq!(output.status.code(), Some(0));
+    let help = text(&output.stdout);
+    for needle in [
+        "--kind",
+        "baseline",
+        "package",
+        "dedicated",
+        "--import",
+        "--module",
+        "-o",
+    ] {
+        assert!(help.contains(needle), "{needle} missing from:\n{help}");
+    }
+    let output = pyworkerd(
+        &["snapshot", "--kind", "dedicated", "-o", "/tmp/x.snap"],
+        None,
+    );
+    check(
+        &output,
+        2,
+        "",
+        "pyworkerd: error: a dedicated snapshot needs --module PATH\n",
+    );
+}

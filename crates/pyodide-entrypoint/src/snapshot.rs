@@ -1,0 +1,682 @@
+//! Snapshots: an initialised interpreter, saved once and restored in about
+//! the time it takes to map a file.
+//!
+//! A snapshot is two files: the sidecar at the path the user names (host
+//! state and identity, see [`pyodide_snapshot::sidecar`]) and, beside it
+//! at `<path>.cwasm`, the compiled *baked* module — Pyodide's module with
+//! the captured linear memory as its data and the captured globals as
+//! their initial values — which wasmtime maps copy-on-write when it
+//! instantiates it. Restoring is: check the sidecar (identity, checksums),
+//! map the module (once per process: a [`Snapshot`] keeps it), then per
+//! interpreter instantiate it, install the call trampoline again, rebuild
+//! the file system, attach the driver and reseed the random generators
+//! from real entropy. Nothing re-runs CPython's initialisation.
+//!
+//! Creation boots (or restores the previous kind of snapshot) with a
+//! deterministic entropy stream, enters snapshot mode (`crate::entropy`:
+//! top-level draws outside the policy refuse the snapshot), imports,
+//! leaves snapshot mode — so its `sys.monitoring` tool and patches are not
+//! in the image and a restore only has to reseed — and captures. Because CPython
+//! draws its hash secret at start-up from that stream, every interpreter
+//! restored from one snapshot has the same `str` hash secret (as with a
+//! fixed `PYTHONHASHSEED`); the `random` module and friends are reseeded
+//! from the OS after every restore.
+
+use std::path::{Path, PathBuf};
+
+use pyodide_emscripten::{ArtifactCheck, EmscriptenInstance, SharedEntropy};
+use pyodide_snapshot::{ArtifactDigest, Sidecar, read_sidecar, write_sidecar};
+use pyodide_vfs::{Dirfd, GuestPath, OsEntropy};
+use wasmtime::{ExternType, Module, Ref, RefType};
+
+pub use pyodide_snapshot::SnapshotKind;
+
+use crate::interpreter::{apply_mounts, base_vfs, new_store, stdlib_zip};
+use crate::runtime::{Runtime, ctx_of};
+use crate::vfs_image::{self, VfsImage};
+use crate::{Error, Interpreter, InterpreterConfig, Mount, RunError};
+
+/// The standard-library modules a baseline snapshot has imported: what
+/// most programs and workers import anyway (workerd's baseline list plus
+/// `json`, `dataclasses`, `datetime`).
+pub const BASELINE_IMPORTS: &[&str] = &[
+    "asyncio",
+    "collections.abc",
+    "dataclasses",
+    "datetime",
+    "importlib",
+    "importlib.machinery",
+    "importlib.metadata",
+    "inspect",
+    "json",
+    "pathlib",
+    "re",
+    "shutil",
+    "sysconfig",
+    "tarfile",
+    "tempfile",
+    "traceback",
+    "typing",
+    "zipfile",
+];
+
+/// Revision of what a baseline contains (its import list and how it is
+/// made); part of the automatic baseline's file name.
+const BASELINE_REVISION: u32 = 4;
+
+/// The name under which the driver's `run` function is anchored.
+const DRIVER_ANCHOR: &str = "driver_run";
+
+/// What to snapshot.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SnapshotRequest {
+    /// The kind of snapshot.
+    pub kind: SnapshotKind,
+    /// Modules to import (for `Package` and `Dedicated`; a baseline
+    /// imports [`BASELINE_IMPORTS`] and these).
+    pub imports: Vec<String>,
+    /// The module file whose top level a `Dedicated` snapshot executes (a
+    /// host path; its directory is mounted read-only at its own path, as
+    /// `pyworkerd run` mounts a script's, and must be mounted there again
+    /// on restore).
+    pub module: Option<PathBuf>,
+}
+
+impl SnapshotRequest {
+    /// A baseline: start-up plus [`BASELINE_IMPORTS`].
+    pub fn baseline() -> Self {
+        SnapshotRequest {
+            kind: SnapshotKind::Baseline,
+            imports: Vec::new(),
+            module: None,
+        }
+    }
+}
+
+/// A snapshot checked against a runtime and mapped, ready to restore any
+/// number of interpreters from.
+pub struct Snapshot {
+    path: PathBuf,
+    sidecar: Sidecar,
+    module: Module,
+    vfs: VfsImage,
+}
+
+impl std::fmt::Debug for Snapshot {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Snapshot")
+            .field("path", &self.path)
+            .field("kind", &self.sidecar.kind)
+            .field("imports", &self.sidecar.imports)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Where the compiled module of the snapshot whose sidecar is at `path`
+/// lives: `<path>.cwasm`.
+pub fn artifact_path(path: &Path) -> PathBuf {
+    let mut name = path.as_os_str().to_owned();
+    name.push(".cwasm");
+    PathBuf::from(name)
+}
+
+impl Snapshot {
+    /// Reads the sidecar at `path`, checks it was made for `runtime`
+    /// (Pyodide release and binary, wasmtime, engine settings), and maps
+    /// its compiled module after checking its length and checksum.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Snapshot`] for the sidecar (missing, truncated, damaged,
+    /// unknown format version, other Pyodide / binary / engine), a host
+    /// [`pyodide_emscripten::Error::BadArtifact`] for the compiled module,
+    /// [`Error::SnapshotUnsupported`] when the runtime cannot restore
+    /// snapshots at all.
+    pub fn load(runtime: &Runtime, path: &Path) -> Result<Snapshot, Error> {
+        check_supported(runtime)?;
+        let sidecar = read_sidecar(path, &runtime.snapshot_identity())?;
+        let check = ArtifactCheck {
+            len: sidecar.artifact.len,
+            xxh3: sidecar.artifact.xxh3,
+        };
+        let module = runtime.cache.load_artifact(&artifact_path(path), &check)?;
+        let vfs = vfs_image::decode(&sidecar.vfs)?;
+        Ok(Snapshot {
+            path: path.to_owned(),
+            sidecar,
+            module,
+            vfs,
+        })
+    }
+
+    /// The sidecar's path.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// When in an interpreter's life it was taken.
+    pub fn kind(&self) -> SnapshotKind {
+        self.sidecar.kind
+    }
+
+    /// The modules imported while making it, in order.
+    pub fn imports(&self) -> &[String] {
+        &self.sidecar.imports
+    }
+
+    /// Host directories its state depends on: (guest path, host path).
+    pub fn mounts(&self) -> &[(String, String)] {
+        &self.sidecar.mounts
+    }
+}
+
+fn check_supported(runtime: &Runtime) -> Result<(), Error> {
+    match runtime.snapshot_unsupported() {
+        Some(why) => Err(Error::SnapshotUnsupported {
+            version: runtime.version.version.to_owned(),
+            why,
+        }),
+        None => Ok(()),
+    }
+}
+
+impl Runtime {
+    /// Where the automatic baseline snapshot of this runtime lives:
+    /// `<cache root>/snapshots/`, named after the Pyodide release, its
+    /// binary, the engine fingerprint and the baseline's revision.
+    pub fn baseline_snapshot_path(&self) -> PathBuf {
+        let identity = self.snapshot_identity();
+        self.snapshots_dir.join(format!(
+            "baseline-{}-{}-{}-r{BASELINE_REVISION}-{}.snap",
+            identity.pyodide_version,
+            hex::encode(&identity.binary_sha256[..8]),
+            hex::encode(&identity.engine_fingerprint[..8]),
+            env!("CARGO_PKG_VERSION"),
+        ))
+    }
+
+    /// The automatic baseline snapshot: loaded from
+    /// [`Runtime::baseline_snapshot_path`], or made there when there is
+    /// none (once per Pyodide release and engine; it compiles a module, so
+    /// it takes about as long as the first start did).
+    ///
+    /// # Errors
+    ///
+    /// Any error of [`Snapshot::load`] for a file that is there but
+    /// refused; the refused files are removed, so the next call makes a
+    /// new one. Any error of [`Runtime::create_snapshot`].
+    pub fn baseline_snapshot(&self) -> Result<Snapshot, Error> {
+        let path = self.baseline_snapshot_path();
+        if path.exists() {
+            return Snapshot::load(self, &path).inspect_err(|_| {
+                let _ = std::fs::remove_file(&path);
+                let _ = std::fs::remove_file(artifact_path(&path));
+            });
+        }
+        self.create_snapshot(&SnapshotRequest::baseline(), None, &path)
+    }
+
+    /// Makes a snapshot of `request`'s kind and writes it to `path` (and
+    /// `<path>.cwasm`), each file under a temporary name first. With
+    /// `base`, the interpreter is restored from it and continues (a
+    /// package snapshot from a baseline, a dedicated one from either);
+    /// otherwise it boots. Returns the snapshot, ready to restore from.
+    ///
+    /// # Errors
+    ///
+    /// An import that fails ([`Error::SnapshotImport`]), state that cannot
+    /// be snapshotted ([`Error::SnapshotState`]: an open file, a grown
+    /// table), a runtime without snapshot support, or a failure to bake,
+    /// compile or write.
+    pub fn create_snapshot(
+        &self,
+        request: &SnapshotRequest,
+        base: Option<&Snapshot>,
+        path: &Path,
+    ) -> Result<Snapshot, Error> {
+        check_supported(self)?;
+        if let Some(base) = base {
+            let ok = match request.kind {
+                SnapshotKind::Baseline => false,
+                SnapshotKind::Package => base.kind() == SnapshotKind::Baseline,
+                SnapshotKind::Dedicated => base.kind() != SnapshotKind::Dedicated,
+            };
+            if !ok {
+                return Err(Error::SnapshotState(format!(
+                    "a {:?} snapshot cannot be made from a {:?} one",
+                    request.kind,
+                    base.kind()
+                )));
+            }
+        }
+        let mut mounts = Vec::new();
+        let mut module_target = None;
+        if let Some(file) = &request.module {
+            if request.kind != SnapshotKind::Dedicated {
+                return Err(Error::SnapshotState(
+                    "only a dedicated snapshot runs a module file".to_owned(),
+                ));
+            }
+            let (mount, name) = module_mount(file)?;
+            module_target = Some((mount.guest.clone(), name));
+            mounts.push(mount);
+        }
+        let config = InterpreterConfig {
+            mounts: mounts.clone(),
+            ..Default::default()
+        };
+        let entropy = entropy_integration::creation_source();
+        let mut interpreter = match base {
+            Some(base) => Interpreter::restore_with(self, base, config, entropy, false)?,
+            None => Interpreter::boot_with_entropy(self, config, entropy)?,
+        };
+        entropy_integration::enter(&mut interpreter)?;
+
+        let mut imports: Vec<String> = base.map(|b| b.imports().to_vec()).unwrap_or_default();
+        let mut new_imports: Vec<String> = Vec::new();
+        if base.is_none() {
+            new_imports.extend(BASELINE_IMPORTS.iter().map(|s| s.to_string()));
+        }
+        new_imports.extend(request.imports.iter().cloned());
+        for name in &new_imports {
+            import(&mut interpreter, name, None)?;
+            entropy_integration::check(&mut interpreter)?;
+        }
+        imports.extend(new_imports);
+        if let Some((dir, name)) = &module_target {
+            import(&mut interpreter, name, Some(dir))?;
+            entropy_integration::check(&mut interpreter)?;
+            imports.push(name.clone());
+        }
+        // Snapshot mode ends before the capture, not after every restore:
+        // turning the policy's `sys.monitoring` tool off and restoring its
+        // patches is then paid once, and a restore only reseeds.
+        let ledger = entropy_integration::ledger(&mut interpreter)?;
+        entropy_integration::leave(&mut interpreter)?;
+        let mut recorded_mounts = base.map(|b| b.mounts().to_vec()).unwrap_or_default();
+        recorded_mounts.extend(
+            mounts
+                .iter()
+                .map(|m| (m.guest.clone(), m.host.display().to_string())),
+        );
+
+        let (sidecar, vfs, baked) = capture(
+            self,
+            &mut interpreter,
+            request.kind,
+            imports,
+            recorded_mounts,
+            ledger,
+        )?;
+        drop(interpreter);
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir).map_err(|source| Error::Read {
+                path: dir.to_owned(),
+                source,
+            })?;
+        }
+        let (module, check) =
+            self.cache
+                .compile_artifact("snapshot module", &baked, &artifact_path(path))?;
+        let sidecar = Sidecar {
+            artifact: ArtifactDigest {
+                len: check.len,
+                xxh3: check.xxh3,
+            },
+            ..sidecar
+        };
+        write_sidecar(path, &sidecar)?;
+        Ok(Snapshot {
+            path: path.to_owned(),
+            sidecar,
+            module,
+            vfs,
+        })
+    }
+}
+
+/// The mount that makes a module file visible (its directory, read-only,
+/// at its own path) and the module's name.
+fn module_mount(file: &Path) -> Result<(Mount, String), Error> {
+    let bad = |why: &str| Error::SnapshotState(format!("module '{}' {why}", file.display()));
+    let absolute = std::fs::canonicalize(file).map_err(|source| Error::Read {
+        path: file.to_owned(),
+        source,
+    })?;
+    let name = absolute
+        .file_stem()
+        .and_then(|n| n.to_str())
+        .filter(|n| valid_module_name(n))
+        .ok_or_else(|| bad("is not named like a Python module"))?
+        .to_owned();
+    let dir = absolute
+        .parent()
+        .ok_or_else(|| bad("has no directory"))?
+        .to_owned();
+    let guest = dir
+        .to_str()
+        .ok_or_else(|| bad("has a path that is not UTF-8"))?
+        .to_owned();
+    Ok((
+        Mount {
+            host: dir,
+            guest,
+            writable: false,
+        },
+        name,
+    ))
+}
+
+fn valid_module_name(name: &str) -> bool {
+    !name.is_empty()
+        && name.split('.').all(|part| {
+            !part.is_empty()
+                && !part.starts_with(|c: char| c.is_ascii_digit())
+                && part.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+        })
+}
+
+/// Imports `name` in the interpreter (with `dir` put first on `sys.path`).
+fn import(interpreter: &mut Interpreter, name: &str, dir: Option<&str>) -> Result<(), Error> {
+    if !valid_module_name(name) {
+        return Err(Error::SnapshotImport {
+            module: name.to_owned(),
+            traceback: "not a module name".to_owned(),
+        });
+    }
+    let code = match dir {
+        Some(dir) => format!(
+            "import sys, importlib\nsys.path.insert(0, {dir:?})\nimportlib.import_module({name:?})\n"
+        ),
+        None => format!("import importlib\nimportlib.import_module({name:?})\n"),
+    };
+    match interpreter.request("exec", &code, &[]) {
+        Ok(()) => Ok(()),
+        Err(RunError::Exception { traceback }) => Err(Error::SnapshotImport {
+            module: name.to_owned(),
+            traceback,
+        }),
+        Err(RunError::Exit { status }) => Err(Error::SnapshotImport {
+            module: name.to_owned(),
+            traceback: format!("SystemExit({status})"),
+        }),
+        Err(RunError::Host(error)) => Err(error),
+    }
+}
+
+/// Captures the interpreter: memory and globals (baked into a module),
+/// the table length, the file system, the driver's anchor.
+fn capture(
+    runtime: &Runtime,
+    interpreter: &mut Interpreter,
+    kind: SnapshotKind,
+    imports: Vec<String>,
+    mounts: Vec<(String, String)>,
+    entropy_ledger: Vec<u8>,
+) -> Result<(Sidecar, VfsImage, Vec<u8>), Error> {
+    let store = &mut interpreter.store;
+    let instance = interpreter.instance.instance();
+    let captured = pyodide_snapshot::capture(&mut *store, instance)?;
+
+    // The function table: module elements plus the call trampoline, and
+    // nothing else the host would have to redo (closures, side modules).
+    let table = interpreter.instance.table();
+    let table_len = table.size(&*store);
+    let declared = declared_table_len(&runtime.module);
+    if table_len > declared + 1 {
+        return Err(Error::SnapshotState(format!(
+            "the function table grew by {} entries after start-up (ctypes callbacks or loaded \
+             libraries), which a restore cannot rebuild",
+            table_len - declared - 1
+        )));
+    }
+    let mut null_tables = Vec::new();
+    for (index, len) in &captured.tables {
+        let name = pyodide_snapshot::instrument::table_export_name(*index);
+        let Some(t) = instance.get_table(&mut *store, &name) else {
+            continue;
+        };
+        if t.ty(&*store).element().matches(&RefType::FUNCREF) {
+            continue;
+        }
+        if let Some(i) = (0..*len).find(|i| !t.get(&mut *store, *i).is_none_or(|r| r.is_null())) {
+            return Err(Error::SnapshotState(format!(
+                "table {index} holds a host reference at {i}, which a snapshot cannot hold"
+            )));
+        }
+        null_tables.push((*index, *len));
+    }
+
+    let ctx = &mut store.data_mut().ctx;
+    let umask = ctx.umask();
+    let zip = stdlib_zip(runtime);
+    let vfs = vfs_image::capture(ctx.vfs_mut(), umask, &[zip.as_str()])?;
+
+    let instrumented = std::fs::read(&runtime.asm_wasm).map_err(|source| Error::Read {
+        path: runtime.asm_wasm.clone(),
+        source,
+    })?;
+    let instrumented = pyodide_snapshot::export_mutable_globals(&instrumented)?;
+    let baked = pyodide_snapshot::bake(&instrumented, &captured)?;
+
+    let sidecar = Sidecar {
+        kind,
+        identity: runtime.snapshot_identity(),
+        table_len,
+        null_tables,
+        environment: interpreter.environment.clone(),
+        imports,
+        artifact: ArtifactDigest { len: 0, xxh3: 0 },
+        side_modules: Vec::new(),
+        anchors: vec![(
+            DRIVER_ANCHOR.to_owned(),
+            interpreter.driver_run as u32 as u64,
+        )],
+        mounts,
+        vfs: vfs_image::encode(&vfs)?,
+        entropy: entropy_ledger,
+    };
+    Ok((sidecar, vfs, baked))
+}
+
+/// The function table's declared minimum length.
+fn declared_table_len(module: &Module) -> u64 {
+    module
+        .exports()
+        .find(|e| e.name() == "__indirect_function_table")
+        .and_then(|e| match e.ty() {
+            ExternType::Table(t) => Some(t.minimum()),
+            _ => None,
+        })
+        .unwrap_or(0)
+}
+
+impl Interpreter {
+    /// Restores an interpreter from `snapshot`: instantiates its mapped
+    /// module (memory and globals are the snapshot's, copy-on-write),
+    /// rebuilds the file system (the snapshot's tree, then the snapshot's
+    /// and `config`'s mounts), attaches the driver, sets `config.env` in
+    /// `os.environ` and reseeds the random generators from the OS.
+    ///
+    /// `config`'s stdio, mounts, environment and memory limit apply;
+    /// `program_name` and `c_stack_window` are the snapshot's, and so is
+    /// every setting CPython reads at start-up (`PYTHON*` variables in
+    /// `config.env` land in `os.environ` but do not re-configure it).
+    pub fn restore(
+        runtime: &Runtime,
+        snapshot: &Snapshot,
+        config: InterpreterConfig,
+    ) -> Result<Interpreter, Error> {
+        Self::restore_with(
+            runtime,
+            snapshot,
+            config,
+            SharedEntropy::new(OsEntropy),
+            true,
+        )
+    }
+
+    pub(crate) fn restore_with(
+        runtime: &Runtime,
+        snapshot: &Snapshot,
+        config: InterpreterConfig,
+        entropy: SharedEntropy,
+        leave_snapshot_mode: bool,
+    ) -> Result<Interpreter, Error> {
+        let sidecar = &snapshot.sidecar;
+        if !sidecar.side_modules.is_empty() {
+            return Err(Error::SnapshotState(format!(
+                "the snapshot has {} side modules loaded, and there is no dynamic linker to load \
+                 them again",
+                sidecar.side_modules.len()
+            )));
+        }
+        let driver_run = sidecar
+            .anchors
+            .iter()
+            .find(|(name, _)| name == DRIVER_ANCHOR)
+            .map(|(_, value)| *value as u32 as i32)
+            .ok_or_else(|| Error::SnapshotState("the snapshot has no driver anchor".to_owned()))?;
+
+        let mut vfs = base_vfs(
+            runtime,
+            &entropy,
+            config.stdin,
+            config.stdout,
+            config.stderr,
+        )?;
+        vfs_image::apply(&mut vfs, &snapshot.vfs)?;
+        let mut mounts: Vec<Mount> = snapshot
+            .mounts()
+            .iter()
+            .filter(|(guest, _)| !config.mounts.iter().any(|m| m.guest == *guest))
+            .map(|(guest, host)| Mount {
+                host: PathBuf::from(host),
+                guest: guest.clone(),
+                writable: false,
+            })
+            .collect();
+        mounts.extend(config.mounts);
+        apply_mounts(&mut vfs, &mounts)?;
+        vfs.chdir(Dirfd::Cwd, GuestPath::from(snapshot.vfs.cwd.as_slice()))
+            .map_err(|errno| Error::Layout {
+                path: String::from_utf8_lossy(&snapshot.vfs.cwd).into_owned(),
+                errno,
+            })?;
+
+        let mut store = new_store(
+            runtime,
+            vfs,
+            entropy,
+            &sidecar.environment,
+            &config.program_name,
+            config.memory_limit,
+        );
+        store.data_mut().ctx.set_umask(snapshot.vfs.umask);
+        let instance = EmscriptenInstance::instantiate(
+            &mut store,
+            &runtime.linker,
+            &snapshot.module,
+            None,
+            ctx_of,
+        )?;
+        runtime.trampoline.install(&mut store, &instance)?;
+        for (index, len) in &sidecar.null_tables {
+            let name = pyodide_snapshot::instrument::table_export_name(*index);
+            let table = instance
+                .instance()
+                .get_table(&mut store, &name)
+                .ok_or_else(|| Error::SnapshotState(format!("the module has no table {index}")))?;
+            let ty = table.ty(&store);
+            let missing = len.saturating_sub(table.size(&store));
+            if missing > 0 {
+                table
+                    .grow(&mut store, missing, Ref::null(ty.element().heap_type()))
+                    .map_err(|e| {
+                        Error::SnapshotState(format!("cannot grow table {index} back: {e}"))
+                    })?;
+            }
+        }
+        let table_len = instance.table().size(&store);
+        if table_len != sidecar.table_len {
+            return Err(Error::SnapshotState(format!(
+                "the function table has {table_len} entries after the restore, the snapshot \
+                 recorded {}",
+                sidecar.table_len
+            )));
+        }
+        let mut environment = sidecar.environment.clone();
+        for (key, value) in &config.env {
+            environment.retain(|(k, _)| k != key);
+            environment.push((key.clone(), value.clone()));
+        }
+        let mut interpreter = Interpreter::attach(store, instance, driver_run, environment)?;
+        let env: Vec<String> = config
+            .env
+            .iter()
+            .map(|(key, value)| format!("{key}={value}"))
+            .collect();
+        if !env.is_empty() {
+            interpreter
+                .request("restored", "", &env)
+                .map_err(|e| match e {
+                    RunError::Host(error) => error,
+                    other => Error::Driver(format!("cannot finish the restore: {other}")),
+                })?;
+        }
+        if leave_snapshot_mode {
+            entropy_integration::reseed(&mut interpreter)?;
+        }
+        Ok(interpreter)
+    }
+}
+
+/// Where snapshot creation meets the entropy policy (`crate::entropy`):
+/// the deterministic, accounted stream creation runs on, the checks after
+/// each import, the ledger for the sidecar, and leaving it after a restore.
+mod entropy_integration {
+    use super::*;
+    use crate::entropy;
+
+    /// The deterministic entropy a snapshot is made with.
+    pub(super) fn creation_source() -> SharedEntropy {
+        entropy::snapshot_entropy().0
+    }
+
+    pub(super) fn enter(interpreter: &mut Interpreter) -> Result<(), Error> {
+        entropy::enter_snapshot_mode(interpreter)
+    }
+
+    pub(super) fn check(interpreter: &mut Interpreter) -> Result<(), Error> {
+        entropy::check_top_level_entropy(interpreter)
+    }
+
+    /// Who drew how much entropy while the snapshot was made, encoded.
+    pub(super) fn ledger(interpreter: &mut Interpreter) -> Result<Vec<u8>, Error> {
+        match entropy::ledger(interpreter) {
+            None => Ok(Vec::new()),
+            Some(ledger) => bincode::serde::encode_to_vec(&ledger, bincode::config::standard())
+                .map_err(|e| {
+                    Error::SnapshotState(format!("cannot encode the entropy ledger: {e}"))
+                }),
+        }
+    }
+
+    /// At the end of creation, before the capture: OS entropy behind
+    /// `random_get`, the policy removed, the random generators reseeded.
+    pub(super) fn leave(interpreter: &mut Interpreter) -> Result<(), Error> {
+        entropy::leave_snapshot_mode(interpreter)
+    }
+
+    /// After a restore (whose store draws from the OS from the start):
+    /// reseed what the snapshot's memory holds seeded, so no two restored
+    /// instances share a stream: `random`, `numpy.random` and `tempfile`'s
+    /// name generator, as `leave_snapshot_mode` does (in the driver:
+    /// nothing is compiled at restore).
+    pub(super) fn reseed(interpreter: &mut Interpreter) -> Result<(), Error> {
+        interpreter.request("reseed", "", &[]).map_err(|e| match e {
+            RunError::Host(error) => error,
+            other => Error::Driver(format!("cannot reseed after the restore: {other}")),
+        })
+    }
+}

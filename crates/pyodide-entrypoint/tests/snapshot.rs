@@ -1,0 +1,249 @@
+//! Snapshots through the public API: the automatic baseline restores to a
+//! working interpreter with the baseline imports already done; package and
+//! dedicated snapshots are made from the previous kind; state made before
+//! the snapshot (files, modules) is there after the restore; a relocatable
+//! Pyodide refuses snapshots with a clear error.
+
+use anyhow::Result;
+use pyodide_entrypoint::{
+    Error, Interpreter, InterpreterConfig, OutputSink, Runtime, RuntimeOptions, SharedBuffer,
+    Snapshot, SnapshotKind, SnapshotRequest,
+};
+
+/// Runs on a thread with a large stack, as the runtime asks of callers.
+fn on_big_stack<R: Send + 'static>(f: impl FnOnce() -> R + Send + 'static) -> R {
+    std::thread::Builder::new()
+        .stack_size(pyodide_entrypoint::RECOMMENDED_THREAD_STACK)
+        .spawn(f)
+        .unwrap()
+        .join()
+        .unwrap()
+}
+
+fn runtime(version: &str) -> Result<Runtime> {
+    Ok(Runtime::new(RuntimeOptions {
+        version: version.to_owned(),
+        ..Default::default()
+    })?)
+}
+
+/// Restores and runs `code`, returning stdout.
+fn run_restored(runtime: &Runtime, snapshot: &Snapshot, code: &str) -> Result<String> {
+    let stdout = SharedBuffer::new();
+    let stderr = SharedBuffer::new();
+    let mut interpreter = Interpreter::restore(
+        runtime,
+        snapshot,
+        InterpreterConfig {
+            stdout: OutputSink::Capture(stdout.clone()),
+            stderr: OutputSink::Capture(stderr.clone()),
+            env: vec![("GREETING".to_owned(), "hi".to_owned())],
+            ..Default::default()
+        },
+    )?;
+    let result = interpreter.run(code, &[]);
+    let err = String::from_utf8_lossy(&stderr.contents()).into_owned();
+    result.map_err(|e| anyhow::anyhow!("{e}\nstderr: {err}"))?;
+    Ok(String::from_utf8_lossy(&stdout.contents()).into_owned())
+}
+
+#[test]
+fn baseline_restores_to_a_working_interpreter() -> Result<()> {
+    on_big_stack(|| -> Result<()> {
+        let runtime = runtime("314.0.7")?;
+        let snapshot = runtime.baseline_snapshot()?;
+        assert_eq!(snapshot.kind(), SnapshotKind::Baseline);
+        assert!(snapshot.imports().iter().any(|m| m == "asyncio"));
+        let out = run_restored(
+            &runtime,
+            &snapshot,
+            "import sys, os, json\n\
+             print(1 + 1)\n\
+             print('asyncio' in sys.modules, 'tempfile' in sys.modules)\n\
+             print(json.dumps({'a': [1, 2]}))\n\
+             print(os.getcwd(), os.environ['GREETING'])\n\
+             import decimal\n\
+             print(decimal.Decimal('1.10') + 1)\n",
+        )?;
+        assert_eq!(
+            out,
+            "2\nTrue True\n{\"a\": [1, 2]}\n/home/pyodide hi\n2.10\n"
+        );
+        // Loading it again (another process would) gives the same result.
+        let again = Snapshot::load(&runtime, snapshot.path())?;
+        assert_eq!(run_restored(&runtime, &again, "print(6 * 7)")?, "42\n");
+        Ok(())
+    })
+}
+
+#[test]
+fn random_state_differs_between_restores() -> Result<()> {
+    on_big_stack(|| -> Result<()> {
+        let runtime = runtime("314.0.7")?;
+        let snapshot = runtime.baseline_snapshot()?;
+        let code = "import random, os\nprint(random.random(), os.urandom(8).hex())";
+        let a = run_restored(&runtime, &snapshot, code)?;
+        let b = run_restored(&runtime, &snapshot, code)?;
+        assert_ne!(a, b, "two restores drew the same random numbers");
+        Ok(())
+    })
+}
+
+#[test]
+fn package_and_dedicated_snapshots_continue_from_the_previous_kind() -> Result<()> {
+    on_big_stack(|| -> Result<()> {
+        let runtime = runtime("314.0.7")?;
+        let baseline = runtime.baseline_snapshot()?;
+        let dir = tempfile::tempdir()?;
+
+        let package = runtime.create_snapshot(
+            &SnapshotRequest {
+                kind: SnapshotKind::Package,
+                imports: vec!["decimal".to_owned(), "fractions".to_owned()],
+                module: None,
+            },
+            Some(&baseline),
+            &dir.path().join("package.snap"),
+        )?;
+        assert_eq!(package.kind(), SnapshotKind::Package);
+        assert_eq!(
+            run_restored(
+                &runtime,
+                &package,
+                "import sys\nprint('asyncio' in sys.modules, 'fractions' in sys.modules)"
+            )?,
+            "True True\n"
+        );
+
+        let module_dir = tempfile::tempdir()?;
+        let module = module_dir.path().join("worker.py");
+        std::fs::write(
+            &module,
+            "import os\nCOUNTER = [0]\nwith open('/tmp/made-at-top-level', 'w') as f:\n    f.write('top')\n",
+        )?;
+        let dedicated = runtime.create_snapshot(
+            &SnapshotRequest {
+                kind: SnapshotKind::Dedicated,
+                imports: vec![],
+                module: Some(module.clone()),
+            },
+            Some(&package),
+            &dir.path().join("dedicated.snap"),
+        )?;
+        // The module's top level ran once, at creation: its state and the
+        // file it wrote are restored, not made again.
+        std::fs::write(&module, "raise SystemExit('must not run again')\n")?;
+        let out = run_restored(
+            &runtime,
+            &dedicated,
+            "import sys, worker\n\
+             worker.COUNTER[0] += 1\n\
+             print(worker.COUNTER, 'fractions' in sys.modules)\n\
+             print(open('/tmp/made-at-top-level').read())\n",
+        )?;
+        assert_eq!(out, "[1] True\ntop\n");
+
+        // A baseline cannot be made from another snapshot.
+        let err = runtime
+            .create_snapshot(
+                &SnapshotRequest::baseline(),
+                Some(&package),
+                &dir.path().join("x.snap"),
+            )
+            .unwrap_err();
+        assert!(matches!(err, Error::SnapshotState(_)), "{err:?}");
+        Ok(())
+    })
+}
+
+#[test]
+fn a_failing_import_names_the_module() -> Result<()> {
+    on_big_stack(|| -> Result<()> {
+        let runtime = runtime("314.0.7")?;
+        let dir = tempfile::tempdir()?;
+        let err = runtime
+            .create_snapshot(
+                &SnapshotRequest {
+                    kind: SnapshotKind::Package,
+                    imports: vec!["no_such_module_here".to_owned()],
+                    module: None,
+                },
+                None,
+                &dir.path().join("p.snap"),
+            )
+            .unwrap_err();
+        match &err {
+            Error::SnapshotImport { module, traceback } => {
+                assert_eq!(module, "no_such_module_here");
+                assert!(traceback.contains("ModuleNotFoundError"), "{traceback}");
+            }
+            other => panic!("expected an import error, got {other:?}"),
+        }
+        // Nothing was written.
+        assert_eq!(std::fs::read_dir(dir.path())?.count(), 0);
+        Ok(())
+    })
+}
+
+#[test]
+fn relocatable_pyodide_refuses_snapshots() -> Result<()> {
+    let runtime = runtime("0.29.3")?;
+    let err = runtime.baseline_snapshot().unwrap_err();
+    assert!(
+        matches!(&err, Error::SnapshotUnsupported { version, .. } if version == "0.29.3"),
+        "{err:?}"
+    );
+    assert_eq!(
+        err.to_string(),
+        "snapshots are not supported for pyodide '0.29.3': its module imports its linear memory \
+         (a relocatable build), which snapshots do not support yet"
+    );
+    Ok(())
+}
+
+/// Makes a dedicated snapshot of a module with `source` as its top level.
+fn dedicated_error(runtime: &Runtime, source: &str) -> Result<Error> {
+    let baseline = runtime.baseline_snapshot()?;
+    let dir = tempfile::tempdir()?;
+    let module = dir.path().join("holder.py");
+    std::fs::write(&module, source)?;
+    let result = runtime.create_snapshot(
+        &SnapshotRequest {
+            kind: SnapshotKind::Dedicated,
+            imports: vec![],
+            module: Some(module),
+        },
+        Some(&baseline),
+        &dir.path().join("holder.snap"),
+    );
+    assert!(
+        !dir.path().join("holder.snap").exists(),
+        "a refused snapshot was written"
+    );
+    Ok(result.expect_err("the snapshot must be refused"))
+}
+
+#[test]
+fn state_a_restore_cannot_rebuild_refuses_the_snapshot() -> Result<()> {
+    on_big_stack(|| -> Result<()> {
+        let runtime = runtime("314.0.7")?;
+        // An open file: a restored instance starts with stdio alone.
+        let err = dedicated_error(&runtime, "HANDLE = open('/tmp/kept-open', 'w')\n")?;
+        assert!(matches!(err, Error::SnapshotState(_)), "{err:?}");
+        assert!(
+            err.to_string().contains("descriptor 3 (Regular) is open"),
+            "{err}"
+        );
+        // A ctypes callback: a function-table slot the host filled.
+        let err = dedicated_error(
+            &runtime,
+            "import ctypes\nCALLBACK = ctypes.CFUNCTYPE(ctypes.c_int)(lambda: 1)\n",
+        )?;
+        assert!(
+            err.to_string()
+                .contains("the function table grew by 1 entries"),
+            "{err}"
+        );
+        Ok(())
+    })
+}
