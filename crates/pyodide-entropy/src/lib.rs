@@ -48,8 +48,8 @@
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
 
-use chacha20::ChaCha20Rng;
-use rand_core::{Rng, SeedableRng};
+use rand_chacha::ChaCha20Rng;
+use rand_core::{RngCore, SeedableRng};
 use serde::{Deserialize, Serialize};
 
 /// Draws made before the host could name a consumer: CPython's start-up
