@@ -580,10 +580,14 @@ const PEP691_JSON: &str = "application/vnd.pypi.simple.v1+json";
 const PEP503_HTML: &str = "text/html; charset=utf-8";
 
 /// Pure wheels from `<cache>/test-wheels/`, fetched with `pip download`
-/// (pip's own configuration says where from) on first use.
+/// (pip's own configuration says where from) on first use. A pin starting
+/// with `sdist:` is built by `pip wheel` from its source distribution with
+/// the C compiler disabled, for projects (markupsafe) whose build falls back
+/// to pure Python but that publish only platform wheels.
 fn pure_test_wheels(pins: &[&str]) -> Vec<std::path::PathBuf> {
     let dir = test_wheelhouse();
     let find = |pin: &str| {
+        let pin = pin.trim_start_matches("sdist:");
         let (name, version) = pin.split_once("==").expect("a pinned requirement");
         let prefix = format!("{}-{version}-", name.replace('-', "_"));
         std::fs::read_dir(&dir)
@@ -600,35 +604,36 @@ fn pure_test_wheels(pins: &[&str]) -> Vec<std::path::PathBuf> {
             if let Some(found) = find(pin) {
                 return found;
             }
-            let status = Command::new("python3")
-                .args(["-m", "pip", "download", "--no-deps", "--only-binary=:all:"])
-                .arg("-d")
-                .arg(&dir)
-                .arg(pin)
-                .status()
-                .expect("pip");
+            let status = match pin.strip_prefix("sdist:") {
+                Some(source) => Command::new("python3")
+                    .args(["-m", "pip", "wheel", "--no-deps", "--no-binary=:all:"])
+                    .env("CC", "false")
+                    .arg("-w")
+                    .arg(&dir)
+                    .arg(source)
+                    .status(),
+                None => Command::new("python3")
+                    .args(["-m", "pip", "download", "--no-deps", "--only-binary=:all:"])
+                    .arg("-d")
+                    .arg(&dir)
+                    .arg(pin)
+                    .status(),
+            }
+            .expect("pip");
             assert!(status.success(), "pip download {pin}");
             find(pin).unwrap_or_else(|| panic!("pip gave no pure wheel for {pin}"))
         })
         .collect()
 }
 
-#[test]
-fn packages_and_their_dependencies_come_from_a_simple_index() {
-    // cattrs needs attrs and typing-extensions (its Requires-Dist); the
-    // index serves cattrs and typing-extensions as PEP 691 JSON, attrs as
-    // PEP 503 HTML.
-    let wheels = pure_test_wheels(&[
-        "cattrs==26.2.1",
-        "attrs==26.1.0",
-        "typing-extensions==4.16.0",
-    ]);
+/// A loopback simple index with one wheel per project: a PEP 691 JSON page
+/// (`json`) or a PEP 503 HTML page at `/simple/<project>/`, the file at
+/// `/files/<file>`, each with its sha256.
+fn serve_index(
+    wheels: &[(&std::path::PathBuf, &str, bool)],
+) -> (String, std::sync::Arc<std::sync::Mutex<Vec<String>>>) {
     let mut routes = std::collections::HashMap::new();
-    for (wheel, project, json) in [
-        (&wheels[0], "cattrs", true),
-        (&wheels[1], "attrs", false),
-        (&wheels[2], "typing-extensions", true),
-    ] {
+    for &(wheel, project, json) in wheels {
         let bytes = std::fs::read(wheel).unwrap();
         let sha256 = pyodide_packages::install::sha256_hex(&bytes);
         let file = wheel.file_name().unwrap().to_str().unwrap().to_owned();
@@ -653,7 +658,24 @@ fn packages_and_their_dependencies_come_from_a_simple_index() {
             ("application/octet-stream", bytes),
         );
     }
-    let (base, log) = serve(routes);
+    serve(routes)
+}
+
+#[test]
+fn packages_and_their_dependencies_come_from_a_simple_index() {
+    // cattrs needs attrs and typing-extensions (its Requires-Dist); the
+    // index serves cattrs and typing-extensions as PEP 691 JSON, attrs as
+    // PEP 503 HTML.
+    let wheels = pure_test_wheels(&[
+        "cattrs==26.2.1",
+        "attrs==26.1.0",
+        "typing-extensions==4.16.0",
+    ]);
+    let (base, log) = serve_index(&[
+        (&wheels[0], "cattrs", true),
+        (&wheels[1], "attrs", false),
+        (&wheels[2], "typing-extensions", true),
+    ]);
     let code = "import attrs, cattrs\n\
                 @attrs.define\n\
                 class Point:\n    x: int\n    y: int\n\
@@ -926,5 +948,43 @@ fn lock_file_packages_come_from_the_configured_mirror() {
             None,
         ),
         &["the lock file has typing-extensions 4.15.0 but no base URL for its files is configured"],
+    );
+}
+
+#[test]
+fn jinja2_renders_with_markupsafe_from_a_simple_index() {
+    // No markupsafe wheel for Pyodide's platform is published; its source
+    // distribution builds a pure wheel when the C extension cannot be
+    // compiled, which is what Pyodide would do without its own build.
+    let wheels = pure_test_wheels(&["jinja2==3.1.6", "sdist:markupsafe==3.0.3"]);
+    let (base, log) = serve_index(&[
+        (&wheels[0], "jinja2", true),
+        (&wheels[1], "markupsafe", false),
+    ]);
+    let code = "import jinja2, markupsafe\n\
+                env = jinja2.Environment(autoescape=True)\n\
+                print(env.from_string('Hello {{ name|title }}: {{ html }}').render(name='pyworkerd users', html='<b>&'))\n\
+                print(jinja2.__version__, markupsafe.__file__)";
+    check(
+        &pyworkerd(
+            &[
+                "run",
+                "--index-url",
+                &format!("{base}/simple/"),
+                "--package",
+                "jinja2",
+                "-c",
+                code,
+            ],
+            None,
+        ),
+        0,
+        "Hello Pyworkerd Users: &lt;b&gt;&amp;\n3.1.6 /lib/python3.14/site-packages/markupsafe/__init__.py\n",
+        "",
+    );
+    let log = log.lock().unwrap().clone();
+    assert!(
+        log.iter().any(|p| p == "/simple/markupsafe/"),
+        "markupsafe comes from jinja2's Requires-Dist: {log:?}"
     );
 }
