@@ -55,7 +55,7 @@ pub struct InterpreterConfig {
     /// `RecursionError` long before the wasm stack runs out.
     pub c_stack_window: u32,
     /// Packages installed before Python starts (wheels in site-packages,
-    /// shared libraries in `/usr/lib`, `python_modules/` on `sys.path`).
+    /// shared libraries in `/usr/lib` or `site-packages`, `python_modules/` on `sys.path`).
     pub packages: Packages,
 }
 

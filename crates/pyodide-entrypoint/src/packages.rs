@@ -1,17 +1,16 @@
 //! [`Packages`]: what an interpreter gets installed before Python starts —
-//! wheels laid out by `pyodide_packages::install::plan` and mounted
-//! read-only from their zip bytes (nothing is extracted), shared-library
-//! archives in `/usr/lib` (found by the dynamic linker through
-//! `LD_LIBRARY_PATH`), and a `python_modules/` directory on `sys.path`.
-//! Extension modules in them load when Python imports them.
+//! wheels and the lock file's library archives, laid out by
+//! `pyodide_packages::source::plan_mount_set` (the one planner, also behind
+//! `Resolution::mount_set`) and mounted read-only from their zip bytes
+//! (nothing is extracted): libraries in `/usr/lib` or `site-packages`, both
+//! on `LD_LIBRARY_PATH` for the dynamic linker. A `python_modules/`
+//! directory goes on `sys.path`. Extension modules in them load when Python
+//! imports them.
 
 use std::path::PathBuf;
 
-use pyodide_packages::install::{
-    InstallPlan, LibraryArchive, PlannedMount, SchemePaths, Wheel, plan, plan_libraries,
-};
-use pyodide_packages::lock::InstallDir;
-use pyodide_packages::source::Resolution;
+use pyodide_packages::install::{PlannedMount, SchemePaths, Wheel};
+use pyodide_packages::source::{Resolution, ResolvedLibrary, plan_mount_set};
 use pyodide_vfs::{GuestPath, MountAccess, Vfs, ZipPlacement, ZipSource};
 
 use crate::Error;
@@ -24,8 +23,9 @@ pub const PYTHON_MODULES_GUEST_DIR: &str = "/python_modules";
 pub struct Packages {
     /// Wheels, in install order (a later wheel's file wins).
     pub wheels: Vec<Wheel>,
-    /// Shared-library archives for `/usr/lib`.
-    pub libraries: Vec<LibraryArchive>,
+    /// The lock file's library archives, each unpacked where its
+    /// `install_dir` says (`/usr/lib`, else `site-packages`).
+    pub libraries: Vec<ResolvedLibrary>,
     /// A host `python_modules/` directory (an installed tree), mounted
     /// read-only at [`PYTHON_MODULES_GUEST_DIR`] and put on `sys.path`.
     pub python_modules: Option<PathBuf>,
@@ -37,52 +37,29 @@ impl Packages {
         self.wheels.is_empty() && self.libraries.is_empty() && self.python_modules.is_none()
     }
 
-    /// What a resolver found. Libraries Pyodide installs anywhere but
-    /// `/usr/lib` are refused.
-    pub fn from_resolution(resolution: Resolution) -> Result<Packages, Error> {
-        let mut libraries = Vec::new();
-        for library in resolution.libraries {
-            if library.install_dir != InstallDir::Dynlib {
-                return Err(Error::Packages(format!(
-                    "'{}' {} installs outside /usr/lib, which pyworkerd does not support yet",
-                    library.project, library.version
-                )));
-            }
-            libraries.push(library.archive);
-        }
-        Ok(Packages {
+    /// What a resolver found.
+    pub fn from_resolution(resolution: Resolution) -> Packages {
+        Packages {
             wheels: resolution.wheels.into_iter().map(|w| w.wheel).collect(),
-            libraries,
+            libraries: resolution.libraries,
             python_modules: resolution.python_modules,
-        })
+        }
     }
 
     /// Mounts everything into `vfs` for CPython `python` (`3.14`).
     pub(crate) fn install(&self, vfs: &mut Vfs, python: &str) -> Result<(), Error> {
         let paths = SchemePaths::pyodide(python);
-        if !self.wheels.is_empty() {
-            let InstallPlan { mounts, .. } =
-                plan(&self.wheels, &paths).map_err(|e| Error::Packages(e.to_string()))?;
-            let archives = self
-                .wheels
+        if !self.wheels.is_empty() || !self.libraries.is_empty() {
+            let set = plan_mount_set(&self.wheels, &self.libraries, &paths)
+                .map_err(|e| Error::Packages(e.to_string()))?;
+            let archives = set
+                .archives
                 .iter()
-                .map(|w| zip_source(w.file_name(), w.bytes()))
+                .map(|a| zip_source(&a.name, &a.bytes))
                 .collect::<Result<Vec<_>, _>>()?;
-            for mount in &mounts {
+            for mount in &set.mounts {
                 mount_planned(vfs, &archives, mount)?;
             }
-        }
-        if !self.libraries.is_empty() {
-            let archives = self
-                .libraries
-                .iter()
-                .map(|l| zip_source(l.file_name(), l.bytes()))
-                .collect::<Result<Vec<_>, _>>()?;
-            mount_planned(
-                vfs,
-                &archives,
-                &plan_libraries(&self.libraries, &paths.dynlib),
-            )?;
         }
         if let Some(dir) = &self.python_modules {
             let host = pyodide_vfs::open_host_dir(dir).map_err(|e| Error::Mount {

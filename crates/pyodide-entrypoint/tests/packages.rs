@@ -526,3 +526,90 @@ fn preloaded_libraries_are_recorded_in_load_order_and_reused_by_import() -> Resu
         Ok(())
     })
 }
+
+/// A zip of `files` (name, contents) made with python3's zipfile.
+fn zip_of(path: &std::path::Path, files: &[(&str, &str)]) -> Result<std::sync::Arc<[u8]>> {
+    let mut args = vec![path.to_string_lossy().into_owned()];
+    for (name, contents) in files {
+        args.push((*name).to_owned());
+        args.push((*contents).to_owned());
+    }
+    let status = Command::new("python3")
+        .args([
+            "-c",
+            "import sys, zipfile\nwith zipfile.ZipFile(sys.argv[1], 'w') as z:\n    \
+             for name, text in zip(sys.argv[2::2], sys.argv[3::2]):\n        z.writestr(name, text)",
+        ])
+        .args(&args)
+        .status()?;
+    if !status.success() {
+        bail!("python3 zipfile failed: {status}");
+    }
+    Ok(std::fs::read(path)?.into())
+}
+
+#[test]
+fn library_archives_go_where_their_install_dir_says_beside_wheels() -> Result<()> {
+    use pyodide_packages::install::LibraryArchive;
+    use pyodide_packages::lock::InstallDir;
+    use pyodide_packages::source::ResolvedLibrary;
+    let dir = tempfile::tempdir()?;
+    let library = |file: &str, install_dir: InstallDir, files: &[(&str, &str)]| -> Result<_> {
+        let path = dir.path().join(file);
+        let bytes = zip_of(&path, files)?;
+        Ok(ResolvedLibrary {
+            install_dir,
+            project: file.split('-').next().unwrap_or(file).to_owned(),
+            version: "1.0".to_owned(),
+            url: format!("file://{}", path.display()),
+            archive: LibraryArchive::from_bytes(file, &path.display().to_string(), bytes, None)?,
+            path,
+        })
+    };
+    let libraries = vec![
+        // Installed into site-packages (refused before the one planner).
+        library(
+            "sitelib-1.0.zip",
+            InstallDir::Site,
+            &[("sitelib_mod.py", "VALUE = 'from site'\n")],
+        )?,
+        library(
+            "libnothing-1.0.zip",
+            InstallDir::Dynlib,
+            &[("libnothing.so", "not loaded")],
+        )?,
+    ];
+    let wheel = Wheel::open(&wheel("314.0.7", "typing-extensions==4.16.0", true)?, None)?;
+    let stdout = on_big_stack(move || -> Result<String> {
+        let runtime = Runtime::new(RuntimeOptions {
+            version: "314.0.7".to_owned(),
+            ..Default::default()
+        })?;
+        let stdout = SharedBuffer::new();
+        let config = InterpreterConfig {
+            stdout: OutputSink::Capture(stdout.clone()),
+            packages: Packages {
+                wheels: vec![wheel],
+                libraries,
+                ..Packages::default()
+            },
+            ..Default::default()
+        };
+        let mut interpreter = Interpreter::boot(&runtime, config)?;
+        interpreter.run(
+            "import os, sitelib_mod, typing_extensions\n\
+             print(sitelib_mod.__file__, sitelib_mod.VALUE)\n\
+             print(typing_extensions.__file__)\n\
+             print(open('/usr/lib/libnothing.so').read())",
+            &[],
+        )?;
+        Ok(String::from_utf8_lossy(&stdout.contents()).into_owned())
+    })?;
+    assert_eq!(
+        stdout,
+        "/lib/python3.14/site-packages/sitelib_mod.py from site\n\
+         /lib/python3.14/site-packages/typing_extensions.py\n\
+         not loaded\n"
+    );
+    Ok(())
+}

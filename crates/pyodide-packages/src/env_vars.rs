@@ -21,3 +21,8 @@ pub const LOCALAPPDATA: &str = "LOCALAPPDATA";
 
 /// The Pyodide version `pyworkerd` runs when none is given on the command line.
 pub const PYWORKERD_PYODIDE_VERSION: &str = "PYWORKERD_PYODIDE_VERSION";
+
+/// The base URL of a mirror of Pyodide's built packages: the `file_name`s
+/// in the release's `pyodide-lock.json` are fetched relative to it
+/// (`pyworkerd run --lock-base-url` takes precedence). No host is built in.
+pub const PYWORKERD_LOCK_BASE_URL: &str = "PYWORKERD_LOCK_BASE_URL";

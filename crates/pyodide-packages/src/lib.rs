@@ -10,7 +10,7 @@
 //! requirements with markers evaluated for Emscripten, `requirements.txt`;
 //! [`wheel`] — wheel file names and the tags each runtime accepts;
 //! [`install`] — a verified wheel and the plan of read-only mounts that
-//! installs it without unpacking; [`source`] — wheelhouse, `python_modules/`,
+//! installs it without unpacking; [`source`] — wheelhouses, `python_modules/`,
 //! a configured package index and the lock file's configured base URL,
 //! with a verified download cache; [`pip`] — platform wheels through pip.
 //!

@@ -1,4 +1,4 @@
-//! Where wheels come from, in order: a local wheelhouse directory, the
+//! Where wheels come from, in order: local wheelhouse directories, the
 //! project's `python_modules/` (an installed tree, used as is), a package
 //! index the user configures (PEP 691 JSON or PEP 503 HTML), and the lock
 //! file's packages from a base URL the user configures. No host is built in.
@@ -127,8 +127,10 @@ fn io_err<'p>(action: &'static str, path: &'p Path) -> impl FnOnce(io::Error) ->
 /// Where to look for packages. Every field is optional except the cache.
 #[derive(Debug, Clone, Default)]
 pub struct PackageSources {
-    /// A directory of `.whl` files, searched first.
-    pub wheelhouse: Option<PathBuf>,
+    /// Directories of `.whl` files, searched first and in order: the first
+    /// directory with a fitting wheel for a requirement supplies it (earlier
+    /// wins).
+    pub wheelhouses: Vec<PathBuf>,
     /// The project's `python_modules/`: an installed tree (as the Workers
     /// tooling vendors it) whose `*.dist-info` satisfy requirements as they are.
     pub python_modules: Option<PathBuf>,
@@ -144,7 +146,7 @@ pub struct PackageSources {
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum Origin {
-    /// The wheelhouse directory.
+    /// A wheelhouse directory.
     Wheelhouse,
     /// The package index, with the file's URL.
     Index(String),
@@ -240,51 +242,64 @@ pub struct MountSet {
 }
 
 impl Resolution {
-    /// Lays out the resolved wheels ([`crate::install::plan`]) and library
-    /// archives (at [`SchemePaths::dynlib`], or in `site-packages` for
-    /// `install_dir: site`) as union mounts. `python_modules` is not part of
-    /// it: mount that directory read-only and put it on `sys.path`.
+    /// Lays out the resolved wheels and library archives with
+    /// [`plan_mount_set`]. `python_modules` is not part of it: mount that
+    /// directory read-only and put it on `sys.path`.
     pub fn mount_set(&self, paths: &SchemePaths) -> Result<MountSet, InstallError> {
         let wheels: Vec<Wheel> = self.wheels.iter().map(|w| w.wheel.clone()).collect();
-        let planned = plan(&wheels, paths)?;
-        let mut mounts = planned.mounts;
-        let mut archives: Vec<MountArchive> = wheels
-            .iter()
-            .map(|w| MountArchive {
-                name: w.file_name().to_owned(),
-                bytes: w.bytes().clone(),
-            })
-            .collect();
-        for library in &self.libraries {
-            let index = archives.len();
-            archives.push(MountArchive {
-                name: library.archive.file_name().to_owned(),
-                bytes: library.archive.bytes().clone(),
-            });
-            let point = match library.install_dir {
-                InstallDir::Dynlib => paths.dynlib.trim_end_matches('/').to_owned(),
-                _ => paths.site_packages.trim_end_matches('/').to_owned(),
-            };
-            let files = library.archive.files().iter().map(|f| PlannedFile {
-                wheel: index,
-                entry: f.clone(),
-                path: f.clone(),
-            });
-            match mounts.iter_mut().find(|m| m.point == point) {
-                Some(mount) => mount.files.extend(files),
-                None => mounts.push(PlannedMount {
-                    point,
-                    files: files.collect(),
-                }),
-            }
-        }
-        mounts.sort_by(|a, b| a.point.cmp(&b.point));
-        Ok(MountSet {
-            archives,
-            mounts,
-            overwrites: planned.overwrites,
-        })
+        plan_mount_set(&wheels, &self.libraries, paths)
     }
+}
+
+/// Lays out `wheels` ([`crate::install::plan`], later wheels overwriting
+/// earlier ones' files) and library archives (at [`SchemePaths::dynlib`] for
+/// `install_dir: dynlib`, in `site-packages` otherwise, as Pyodide unpacks
+/// them) as union mounts, sorted by mount point. The one layout planner:
+/// [`Resolution::mount_set`] and embedders that hold wheels directly both
+/// use it.
+pub fn plan_mount_set(
+    wheels: &[Wheel],
+    libraries: &[ResolvedLibrary],
+    paths: &SchemePaths,
+) -> Result<MountSet, InstallError> {
+    let planned = plan(wheels, paths)?;
+    let mut mounts = planned.mounts;
+    let mut archives: Vec<MountArchive> = wheels
+        .iter()
+        .map(|w| MountArchive {
+            name: w.file_name().to_owned(),
+            bytes: w.bytes().clone(),
+        })
+        .collect();
+    for library in libraries {
+        let index = archives.len();
+        archives.push(MountArchive {
+            name: library.archive.file_name().to_owned(),
+            bytes: library.archive.bytes().clone(),
+        });
+        let point = match library.install_dir {
+            InstallDir::Dynlib => paths.dynlib.trim_end_matches('/').to_owned(),
+            _ => paths.site_packages.trim_end_matches('/').to_owned(),
+        };
+        let files = library.archive.files().iter().map(|f| PlannedFile {
+            wheel: index,
+            entry: f.clone(),
+            path: f.clone(),
+        });
+        match mounts.iter_mut().find(|m| m.point == point) {
+            Some(mount) => mount.files.extend(files),
+            None => mounts.push(PlannedMount {
+                point,
+                files: files.collect(),
+            }),
+        }
+    }
+    mounts.sort_by(|a, b| a.point.cmp(&b.point));
+    Ok(MountSet {
+        archives,
+        mounts,
+        overwrites: planned.overwrites,
+    })
 }
 
 /// Something the resolver reports while it works.
@@ -468,10 +483,10 @@ impl<'a> Resolver<'a> {
                     .is_ok_and(|v| requirement.specifiers.contains_prerelease(&v))
         };
 
-        if let Some(dir) = &self.sources.wheelhouse
-            && let Some(wheel) = self.search_wheelhouse(dir, requirement, &mut tried)?
-        {
-            return self.with_dependencies(wheel, extras);
+        for dir in &self.sources.wheelhouses {
+            if let Some(wheel) = self.search_wheelhouse(dir, requirement, &mut tried)? {
+                return self.with_dependencies(wheel, extras);
+            }
         }
         if self.sources.python_modules.is_some() {
             match vendored.get(&key) {
@@ -586,6 +601,7 @@ impl<'a> Resolver<'a> {
         let entries = fs::read_dir(dir).map_err(io_err("read the wheelhouse", dir))?;
         let mut candidates = Vec::new();
         let mut seen = Vec::new();
+        let mut refused = Vec::new();
         for entry in entries {
             let entry = entry.map_err(io_err("read the wheelhouse", dir))?;
             let file = entry.file_name().to_string_lossy().into_owned();
@@ -596,17 +612,26 @@ impl<'a> Resolver<'a> {
                 continue;
             }
             seen.push(file.clone());
+            if let Err(mismatch) = self.platform.check(&name) {
+                refused.push(mismatch.to_string());
+            }
             candidates.push((name, entry.path(), None::<String>));
         }
         let Some((name, path, _)) = self.best(candidates, requirement) else {
             tried.push(if seen.is_empty() {
                 format!("no wheel in the wheelhouse \"{}\"", dir.display())
             } else {
-                format!(
+                let mut text = format!(
                     "the wheelhouse \"{}\" has no fitting wheel among {}",
                     dir.display(),
                     seen.join(", ")
-                )
+                );
+                for reason in &refused {
+                    text.push_str(" (");
+                    text.push_str(reason);
+                    text.push(')');
+                }
+                text
             });
             return Ok(None);
         };

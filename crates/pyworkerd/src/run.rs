@@ -65,6 +65,12 @@ pub(crate) struct RunArgs {
     #[arg(long = "index-url", value_name = "URL")]
     index_url: Option<String>,
 
+    /// Where Pyodide's own built packages (those its `pyodide-lock.json`
+    /// lists, e.g. numpy) are fetched from: a mirror's base URL, which the
+    /// lock file's file names are relative to. Searched last.
+    #[arg(long = "lock-base-url", value_name = "URL", env = env_vars::PYWORKERD_LOCK_BASE_URL)]
+    lock_base_url: Option<String>,
+
     /// The Pyodide release to run.
     #[arg(long, value_name = "VERSION", default_value_t = dist::default_version().version.to_owned(), env = env_vars::PYWORKERD_PYODIDE_VERSION)]
     pyodide_version: String,
@@ -239,7 +245,8 @@ pub(crate) fn run(args: RunArgs) -> Result<u8> {
 }
 
 /// Finds the packages `--package` and `--requirements` ask for (and their
-/// dependencies) in the wheelhouses, `python_modules/`, then the index.
+/// dependencies) in the wheelhouses, `python_modules/`, the index, then the
+/// lock file's base URL.
 fn resolve_packages(
     args: &RunArgs,
     runtime: &Runtime,
@@ -275,12 +282,11 @@ fn resolve_packages(
     );
     let platform = Platform::for_pyodide(version.version)
         .with_context(|| format!("no wheel platform for Pyodide {}", version.version))?;
-    let merged = MergedWheelhouse::new(&args.wheelhouses)?;
     let sources = PackageSources {
-        wheelhouse: merged.dir(),
+        wheelhouses: args.wheelhouses.clone(),
         python_modules,
         index_url: args.index_url.clone(),
-        lock_base_url: None,
+        lock_base_url: args.lock_base_url.clone(),
         cache_root: dist::cache_root().context("cannot find the cache directory")?,
     };
     let resolution = Resolver::new(&sources, platform, lock.as_ref(), &python_full)
@@ -291,68 +297,7 @@ fn resolve_packages(
         })
         .resolve(&requirements)
         .context("cannot find the requested packages")?;
-    Ok(Packages::from_resolution(resolution)?)
-}
-
-/// Several wheelhouses seen as one directory (the resolver takes one): a
-/// private temporary directory of links to their wheels, earlier
-/// directories winning, removed when dropped.
-struct MergedWheelhouse {
-    single: Option<PathBuf>,
-    merged: Option<PathBuf>,
-}
-
-impl MergedWheelhouse {
-    fn new(dirs: &[PathBuf]) -> Result<MergedWheelhouse> {
-        if dirs.len() <= 1 {
-            return Ok(MergedWheelhouse {
-                single: dirs.first().cloned(),
-                merged: None,
-            });
-        }
-        let merged = std::env::temp_dir().join(format!(
-            "pyworkerd-wheelhouse-{}-{}",
-            std::process::id(),
-            std::time::SystemTime::now()
-                .duration_since(std::time::UNIX_EPOCH)
-                .map_or(0, |d| d.as_nanos())
-        ));
-        std::fs::create_dir(&merged)
-            .with_context(|| format!("cannot create '{}'", merged.display()))?;
-        let this = MergedWheelhouse {
-            single: None,
-            merged: Some(merged.clone()),
-        };
-        for dir in dirs {
-            let entries = std::fs::read_dir(dir)
-                .with_context(|| format!("--wheelhouse '{}': cannot read it", dir.display()))?;
-            for entry in entries.flatten() {
-                let name = entry.file_name();
-                let link = merged.join(&name);
-                if !name.to_string_lossy().ends_with(".whl") || link.exists() {
-                    continue;
-                }
-                let target = std::fs::canonicalize(entry.path())?;
-                #[cfg(unix)]
-                std::os::unix::fs::symlink(&target, &link)?;
-                #[cfg(not(unix))]
-                std::fs::copy(&target, &link)?;
-            }
-        }
-        Ok(this)
-    }
-
-    fn dir(&self) -> Option<PathBuf> {
-        self.merged.clone().or_else(|| self.single.clone())
-    }
-}
-
-impl Drop for MergedWheelhouse {
-    fn drop(&mut self) {
-        if let Some(dir) = &self.merged {
-            let _ = std::fs::remove_dir_all(dir);
-        }
-    }
+    Ok(Packages::from_resolution(resolution))
 }
 
 /// How an interpreter starts.

@@ -535,3 +535,456 @@ fn snapshot_help_explains_the_kinds() {
         "pyworkerd: error: a dedicated snapshot needs --module PATH\n",
     );
 }
+
+/// A loopback HTTP server answering `routes` (path -> content type, body)
+/// and 404 for anything else, for as long as the test process lives.
+/// Returns the base URL and the log of request paths.
+fn serve(
+    routes: std::collections::HashMap<String, (&'static str, Vec<u8>)>,
+) -> (String, std::sync::Arc<std::sync::Mutex<Vec<String>>>) {
+    use std::io::Read;
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let log = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let seen = log.clone();
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(mut stream) = stream else { continue };
+            let mut request = Vec::new();
+            let mut buffer = [0u8; 1024];
+            while !request.windows(4).any(|w| w == b"\r\n\r\n") {
+                match stream.read(&mut buffer) {
+                    Ok(0) | Err(_) => break,
+                    Ok(n) => request.extend_from_slice(&buffer[..n]),
+                }
+            }
+            let request = String::from_utf8_lossy(&request).into_owned();
+            let path = request.split_whitespace().nth(1).unwrap_or("").to_owned();
+            seen.lock().unwrap().push(path.clone());
+            let (status, content_type, body) = match routes.get(&path) {
+                Some((ct, body)) => ("200 OK", *ct, body.clone()),
+                None => ("404 Not Found", "text/plain", b"not found".to_vec()),
+            };
+            let _ = write!(
+                stream,
+                "HTTP/1.1 {status}\r\nContent-Type: {content_type}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+                body.len()
+            );
+            let _ = stream.write_all(&body);
+        }
+    });
+    (format!("http://127.0.0.1:{port}"), log)
+}
+
+const PEP691_JSON: &str = "application/vnd.pypi.simple.v1+json";
+const PEP503_HTML: &str = "text/html; charset=utf-8";
+
+/// Pure wheels from `<cache>/test-wheels/`, fetched with `pip download`
+/// (pip's own configuration says where from) on first use. A pin starting
+/// with `sdist:` is built by `pip wheel` from its source distribution with
+/// the C compiler disabled, for projects (markupsafe) whose build falls back
+/// to pure Python but that publish only platform wheels.
+fn pure_test_wheels(pins: &[&str]) -> Vec<std::path::PathBuf> {
+    let dir = test_wheelhouse();
+    let find = |pin: &str| {
+        let pin = pin.trim_start_matches("sdist:");
+        let (name, version) = pin.split_once("==").expect("a pinned requirement");
+        let prefix = format!("{}-{version}-", name.replace('-', "_"));
+        std::fs::read_dir(&dir)
+            .unwrap()
+            .flatten()
+            .map(|e| e.path())
+            .find(|p| {
+                let file = p.file_name().unwrap().to_string_lossy().into_owned();
+                file.starts_with(&prefix) && file.ends_with("-py3-none-any.whl")
+            })
+    };
+    pins.iter()
+        .map(|pin| {
+            if let Some(found) = find(pin) {
+                return found;
+            }
+            let status = match pin.strip_prefix("sdist:") {
+                Some(source) => Command::new("python3")
+                    .args(["-m", "pip", "wheel", "--no-deps", "--no-binary=:all:"])
+                    .env("CC", "false")
+                    .arg("-w")
+                    .arg(&dir)
+                    .arg(source)
+                    .status(),
+                None => Command::new("python3")
+                    .args(["-m", "pip", "download", "--no-deps", "--only-binary=:all:"])
+                    .arg("-d")
+                    .arg(&dir)
+                    .arg(pin)
+                    .status(),
+            }
+            .expect("pip");
+            assert!(status.success(), "pip download {pin}");
+            find(pin).unwrap_or_else(|| panic!("pip gave no pure wheel for {pin}"))
+        })
+        .collect()
+}
+
+/// A loopback simple index with one wheel per project: a PEP 691 JSON page
+/// (`json`) or a PEP 503 HTML page at `/simple/<project>/`, the file at
+/// `/files/<file>`, each with its sha256.
+fn serve_index(
+    wheels: &[(&std::path::PathBuf, &str, bool)],
+) -> (String, std::sync::Arc<std::sync::Mutex<Vec<String>>>) {
+    let mut routes = std::collections::HashMap::new();
+    for &(wheel, project, json) in wheels {
+        let bytes = std::fs::read(wheel).unwrap();
+        let sha256 = pyodide_packages::install::sha256_hex(&bytes);
+        let file = wheel.file_name().unwrap().to_str().unwrap().to_owned();
+        let page = if json {
+            (
+                PEP691_JSON,
+                format!(
+                    r#"{{"meta": {{"api-version": "1.1"}}, "name": "{project}", "files": [{{"filename": "{file}", "url": "../../files/{file}", "hashes": {{"sha256": "{sha256}"}}}}]}}"#
+                ),
+            )
+        } else {
+            (
+                PEP503_HTML,
+                format!(
+                    "<!DOCTYPE html><html><body><a href=\"/files/{file}#sha256={sha256}\">{file}</a></body></html>"
+                ),
+            )
+        };
+        routes.insert(format!("/simple/{project}/"), (page.0, page.1.into_bytes()));
+        routes.insert(
+            format!("/files/{file}"),
+            ("application/octet-stream", bytes),
+        );
+    }
+    serve(routes)
+}
+
+#[test]
+fn packages_and_their_dependencies_come_from_a_simple_index() {
+    // cattrs needs attrs and typing-extensions (its Requires-Dist); the
+    // index serves cattrs and typing-extensions as PEP 691 JSON, attrs as
+    // PEP 503 HTML.
+    let wheels = pure_test_wheels(&[
+        "cattrs==26.2.1",
+        "attrs==26.1.0",
+        "typing-extensions==4.16.0",
+    ]);
+    let (base, log) = serve_index(&[
+        (&wheels[0], "cattrs", true),
+        (&wheels[1], "attrs", false),
+        (&wheels[2], "typing-extensions", true),
+    ]);
+    let code = "import attrs, cattrs\n\
+                @attrs.define\n\
+                class Point:\n    x: int\n    y: int\n\
+                print(cattrs.structure({'x': '1', 'y': 2}, Point), attrs.__version__)\n\
+                print(cattrs.__file__)";
+    check(
+        &pyworkerd(
+            &[
+                "run",
+                "--index-url",
+                &format!("{base}/simple"),
+                "--package",
+                "cattrs",
+                "-c",
+                code,
+            ],
+            None,
+        ),
+        0,
+        "Point(x=1, y=2) 26.1.0\n/lib/python3.14/site-packages/cattrs/__init__.py\n",
+        "",
+    );
+    let log = log.lock().unwrap().clone();
+    for page in [
+        "/simple/cattrs/",
+        "/simple/attrs/",
+        "/simple/typing-extensions/",
+    ] {
+        assert!(
+            log.iter().any(|p| p == page),
+            "{page} not asked for: {log:?}"
+        );
+    }
+}
+
+/// Writes a minimal pure wheel `<project>-<version>-py3-none-any.whl` into
+/// `dir` (with python3's zipfile), with these `Requires-Dist` lines.
+fn make_wheel(dir: &Path, project: &str, version: &str, requires: &[&str]) -> std::path::PathBuf {
+    let file = dir.join(format!("{project}-{version}-py3-none-any.whl"));
+    let metadata = format!(
+        "Metadata-Version: 2.1\nName: {project}\nVersion: {version}\n{}",
+        requires
+            .iter()
+            .map(|r| format!("Requires-Dist: {r}\n"))
+            .collect::<String>()
+    );
+    let script = "import sys, zipfile\n\
+                  path, project, version, metadata = sys.argv[1:]\n\
+                  info = f'{project}-{version}.dist-info'\n\
+                  with zipfile.ZipFile(path, 'w') as z:\n    \
+                  z.writestr(f'{project}/__init__.py', 'VALUE = 1\\n')\n    \
+                  z.writestr(f'{info}/METADATA', metadata)\n    \
+                  z.writestr(f'{info}/WHEEL', 'Wheel-Version: 1.0\\nRoot-Is-Purelib: true\\nTag: py3-none-any\\n')\n    \
+                  z.writestr(f'{info}/RECORD', '')\n";
+    let status = Command::new("python3")
+        .args(["-c", script])
+        .arg(&file)
+        .args([project, version, &metadata])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    file
+}
+
+#[track_caller]
+fn fails_with(output: &Output, needles: &[&str]) {
+    let stderr = text(&output.stderr);
+    assert_eq!(output.status.code(), Some(2), "{stderr}");
+    assert!(stderr.starts_with("pyworkerd: error: "), "{stderr}");
+    for needle in needles {
+        assert!(stderr.contains(needle), "{needle:?} not in {stderr}");
+    }
+}
+
+#[test]
+fn bad_package_inputs_are_named_and_exit_2() {
+    let house = tempfile::tempdir().unwrap();
+    let dir = house.path().to_str().unwrap();
+
+    // A corrupt wheel.
+    std::fs::write(
+        house.path().join("broken-1.0-py3-none-any.whl"),
+        b"not a zip",
+    )
+    .unwrap();
+    fails_with(
+        &pyworkerd(
+            &[
+                "run",
+                "--wheelhouse",
+                dir,
+                "--package",
+                "broken",
+                "-c",
+                "pass",
+            ],
+            None,
+        ),
+        &["broken-1.0-py3-none-any.whl"],
+    );
+
+    // A wheel for another platform: both tag sets are named.
+    std::fs::write(
+        house
+            .path()
+            .join("native-1.0-cp313-cp313-manylinux_2_17_x86_64.whl"),
+        b"never opened",
+    )
+    .unwrap();
+    fails_with(
+        &pyworkerd(
+            &[
+                "run",
+                "--wheelhouse",
+                dir,
+                "--package",
+                "native",
+                "-c",
+                "pass",
+            ],
+            None,
+        ),
+        &[
+            "no usable wheel for \"native\"",
+            "is tagged cp313-cp313-manylinux_2_17_x86_64",
+            "cp314-cp314-pyemscripten_2026_0_wasm32",
+        ],
+    );
+
+    // A dependency nobody has.
+    make_wheel(
+        house.path(),
+        "needy",
+        "1.0",
+        &["nobody-has-this-pyworkerd>=1"],
+    );
+    fails_with(
+        &pyworkerd(
+            &[
+                "run",
+                "--wheelhouse",
+                dir,
+                "--package",
+                "needy",
+                "-c",
+                "pass",
+            ],
+            None,
+        ),
+        &["no usable wheel for \"nobody-has-this-pyworkerd>=1\" (required by needy 1.0)"],
+    );
+
+    // An index whose announced sha256 is not the file's.
+    let good = make_wheel(house.path(), "hashbad", "1.0", &[]);
+    let mut routes = std::collections::HashMap::new();
+    routes.insert(
+        "/simple/hashbad/".to_owned(),
+        (
+            PEP503_HTML,
+            format!(
+                "<a href=\"/files/hashbad-1.0-py3-none-any.whl#sha256={}\">hashbad-1.0-py3-none-any.whl</a>",
+                "0".repeat(64)
+            )
+            .into_bytes(),
+        ),
+    );
+    routes.insert(
+        "/files/hashbad-1.0-py3-none-any.whl".to_owned(),
+        ("application/octet-stream", std::fs::read(&good).unwrap()),
+    );
+    let (base, _log) = serve(routes);
+    fails_with(
+        &pyworkerd(
+            &[
+                "run",
+                "--index-url",
+                &format!("{base}/simple/"),
+                "--package",
+                "hashbad",
+                "-c",
+                "pass",
+            ],
+            None,
+        ),
+        &[&format!(
+            "sha256 mismatch for \"{base}/files/hashbad-1.0-py3-none-any.whl\": expected {}",
+            "0".repeat(64)
+        )],
+    );
+}
+
+#[test]
+fn lock_file_packages_come_from_the_configured_mirror() {
+    // Pyodide 314.0.7's lock file lists typing-extensions 4.15.0 as a pure
+    // wheel. The mirror here serves other bytes under that name: the request
+    // shows the flag (or variable) reaches the lock file source, and the
+    // lock file's sha256 refuses the file.
+    let lock = pyodide_packages::dist::cache_root()
+        .unwrap()
+        .join("pyodide/314.0.7/pyodide-lock.json");
+    let lock = pyodide_packages::lock::LockFile::load(&lock);
+    let routes: std::collections::HashMap<_, _> = [(
+        "/mirror/typing_extensions-4.15.0-py3-none-any.whl".to_owned(),
+        ("application/octet-stream", b"not the wheel".to_vec()),
+    )]
+    .into();
+    let (base, log) = serve(routes);
+    let url = format!("{base}/mirror/typing_extensions-4.15.0-py3-none-any.whl");
+    let expected = lock
+        .ok()
+        .and_then(|l| l.get("typing-extensions").map(|p| p.sha256.clone()));
+    let mut needles = vec![format!("sha256 mismatch for \"{url}\"")];
+    needles.extend(expected.map(|sha| format!("expected {sha}")));
+    let needles: Vec<&str> = needles.iter().map(String::as_str).collect();
+    fails_with(
+        &pyworkerd(
+            &[
+                "run",
+                "--pyodide-version",
+                "314.0.7",
+                "--lock-base-url",
+                &format!("{base}/mirror"),
+                "--package",
+                "typing-extensions",
+                "-c",
+                "pass",
+            ],
+            None,
+        ),
+        &needles,
+    );
+    fails_with(
+        &pyworkerd_env(
+            &[
+                "run",
+                "--pyodide-version",
+                "314.0.7",
+                "--package",
+                "typing-extensions",
+                "-c",
+                "pass",
+            ],
+            &[(
+                pyodide_packages::env_vars::PYWORKERD_LOCK_BASE_URL,
+                std::ffi::OsStr::new(&format!("{base}/mirror/")),
+            )],
+        ),
+        &needles,
+    );
+    assert_eq!(
+        log.lock().unwrap().as_slice(),
+        [
+            "/mirror/typing_extensions-4.15.0-py3-none-any.whl",
+            "/mirror/typing_extensions-4.15.0-py3-none-any.whl"
+        ]
+    );
+
+    // Without a base URL, the error says what is missing.
+    fails_with(
+        &pyworkerd(
+            &[
+                "run",
+                "--pyodide-version",
+                "314.0.7",
+                "--package",
+                "typing-extensions",
+                "-c",
+                "pass",
+            ],
+            None,
+        ),
+        &["the lock file has typing-extensions 4.15.0 but no base URL for its files is configured"],
+    );
+}
+
+#[test]
+fn jinja2_renders_with_markupsafe_from_a_simple_index() {
+    // No markupsafe wheel for Pyodide's platform is published; its source
+    // distribution builds a pure wheel when the C extension cannot be
+    // compiled, which is what Pyodide would do without its own build.
+    let wheels = pure_test_wheels(&["jinja2==3.1.6", "sdist:markupsafe==3.0.3"]);
+    let (base, log) = serve_index(&[
+        (&wheels[0], "jinja2", true),
+        (&wheels[1], "markupsafe", false),
+    ]);
+    let code = "import jinja2, markupsafe\n\
+                env = jinja2.Environment(autoescape=True)\n\
+                print(env.from_string('Hello {{ name|title }}: {{ html }}').render(name='pyworkerd users', html='<b>&'))\n\
+                print(jinja2.__version__, markupsafe.__file__)";
+    check(
+        &pyworkerd(
+            &[
+                "run",
+                "--index-url",
+                &format!("{base}/simple/"),
+                "--package",
+                "jinja2",
+                "-c",
+                code,
+            ],
+            None,
+        ),
+        0,
+        "Hello Pyworkerd Users: &lt;b&gt;&amp;\n3.1.6 /lib/python3.14/site-packages/markupsafe/__init__.py\n",
+        "",
+    );
+    let log = log.lock().unwrap().clone();
+    assert!(
+        log.iter().any(|p| p == "/simple/markupsafe/"),
+        "markupsafe comes from jinja2's Requires-Dist: {log:?}"
+    );
+}

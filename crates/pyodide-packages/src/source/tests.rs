@@ -341,7 +341,7 @@ fn wheelhouse_and_python_modules_come_before_the_index_and_failures_say_what_was
     .unwrap();
     fs::create_dir(vendor.path().join("beta")).unwrap();
     let sources = PackageSources {
-        wheelhouse: Some(house.path().to_owned()),
+        wheelhouses: vec![house.path().to_owned()],
         python_modules: Some(vendor.path().to_owned()),
         index_url: Some(format!("{base}/simple/")),
         cache_root: cache.path().to_owned(),
@@ -550,5 +550,76 @@ fn urls_join_and_pages_parse() {
     assert_eq!(
         parse_index_json("[]", page).unwrap_err(),
         "missing \"files\" array"
+    );
+}
+
+#[test]
+fn wheelhouses_are_searched_in_order_and_refusals_name_both_tag_sets() {
+    let first = tempfile::tempdir().unwrap();
+    let second = tempfile::tempdir().unwrap();
+    let pure = |project: &str, version: &str| {
+        wheel_bytes(
+            project,
+            version,
+            &[],
+            &[Member::File("m/__init__.py", b"\n")],
+        )
+    };
+    fs::write(
+        first.path().join("alpha-1.0-py3-none-any.whl"),
+        pure("alpha", "1.0"),
+    )
+    .unwrap();
+    fs::write(
+        second.path().join("alpha-2.0-py3-none-any.whl"),
+        pure("alpha", "2.0"),
+    )
+    .unwrap();
+    fs::write(
+        second.path().join("gamma-1.0-py3-none-any.whl"),
+        pure("gamma", "1.0"),
+    )
+    .unwrap();
+    fs::write(
+        first
+            .path()
+            .join("delta-1.0-cp313-cp313-manylinux_2_17_x86_64.whl"),
+        b"never opened",
+    )
+    .unwrap();
+    let cache = tempfile::tempdir().unwrap();
+    let sources = PackageSources {
+        wheelhouses: vec![first.path().to_owned(), second.path().to_owned()],
+        cache_root: cache.path().to_owned(),
+        ..PackageSources::default()
+    };
+    let resolution = Resolver::new(&sources, platform(), None, "3.14.2")
+        .resolve(&requirements("alpha\ngamma"))
+        .unwrap();
+    let chosen: Vec<&Path> = resolution.wheels.iter().map(|w| w.path.as_path()).collect();
+    // The first directory's alpha wins over a higher version in the second.
+    assert_eq!(
+        chosen,
+        [
+            first.path().join("alpha-1.0-py3-none-any.whl"),
+            second.path().join("gamma-1.0-py3-none-any.whl")
+        ]
+    );
+
+    let err = Resolver::new(&sources, platform(), None, "3.14.2")
+        .resolve(&requirements("delta"))
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("wheel \"delta-1.0-cp313-cp313-manylinux_2_17_x86_64.whl\" is tagged cp313-cp313-manylinux_2_17_x86_64"),
+        "{err}"
+    );
+    assert!(err.contains("pyemscripten_2026_0_wasm32"), "{err}");
+    assert!(
+        err.contains(&format!(
+            "no wheel in the wheelhouse \"{}\"",
+            second.path().display()
+        )),
+        "{err}"
     );
 }
