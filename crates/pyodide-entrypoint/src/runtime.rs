@@ -220,19 +220,13 @@ impl Runtime {
         )
     }
 
-    /// Why this runtime cannot make or restore snapshots, if it cannot: a
-    /// relocatable Pyodide (0.29.x) imports its memory, which cannot be
-    /// baked into a module image yet.
+    /// Why this runtime cannot make or restore snapshots, if it cannot.
+    /// Every known release can (a relocatable Pyodide, 0.29.x, imports its
+    /// memory: bake turns the import into a defined memory and a restore
+    /// gives the other imports their captured values), so this is `None`;
+    /// it stays for callers that handle a release that cannot.
     pub fn snapshot_unsupported(&self) -> Option<String> {
-        let imports_memory = self
-            .module
-            .imports()
-            .any(|i| matches!(i.ty(), wasmtime::ExternType::Memory(_)));
-        imports_memory.then(|| {
-            "its module imports its linear memory (a relocatable build), which snapshots do not \
-             support yet"
-                .to_owned()
-        })
+        None
     }
 }
 

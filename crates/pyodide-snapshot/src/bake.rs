@@ -185,7 +185,8 @@ pub fn bake(wasm: &[u8], capture: &Capture) -> Result<Vec<u8>, Error> {
     let new_count = (old_segments + runs.len()) as u32;
     let has = |id: u8| outline.sections.iter().any(|s| s.id == id);
     let mut inserts = Vec::new();
-    if !has(DATA_SECTION) && !(runs.is_empty() && old_segments == 0) {
+    let no_segments = runs.is_empty() && old_segments == 0;
+    if !has(DATA_SECTION) && !no_segments {
         inserts.push((DATA_SECTION, std::mem::take(&mut data)));
     }
     if !has(MEMORY_SECTION) {
