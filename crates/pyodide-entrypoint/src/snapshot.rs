@@ -604,7 +604,7 @@ impl Interpreter {
         };
         let instance = EmscriptenInstance::instantiate_restored(
             &mut store,
-            &runtime.linker,
+            runtime.linker(&snapshot.module)?,
             &snapshot.module,
             &restored,
             ctx_of,
