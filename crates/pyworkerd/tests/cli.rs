@@ -513,7 +513,14 @@ fn relocatable_pyodide_runs_from_its_baseline_snapshot() {
     );
     assert!(!snapshots.iter().any(|n| n.starts_with("unsupported-")));
     check(&pyworkerd_env(&args, &env), 0, "True 2\n", "");
-    let cold = ["run", "--pyodide-version", "0.29.3", "--no-snapshot", "-c", code];
+    let cold = [
+        "run",
+        "--pyodide-version",
+        "0.29.3",
+        "--no-snapshot",
+        "-c",
+        code,
+    ];
     check(&pyworkerd_env(&cold, &env), 0, "False 2\n", "");
 }
 
