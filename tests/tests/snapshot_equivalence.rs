@@ -1,7 +1,8 @@
 //! Restoring is equivalent to booting, and restored instances are
 //! isolated from each other.
 //!
-//! Equivalence: every program of the conformance corpus runs on a
+//! Equivalence: every program of the conformance corpus (on 314; on the
+//! relocatable 0.29.3, the programs of `subset-0.29.3.txt`) runs on a
 //! cold-booted interpreter and on one restored from the baseline snapshot
 //! (one runtime, one snapshot loaded once, a fresh interpreter per
 //! program and per mode); both must give the same stdout, stderr, exit
@@ -26,6 +27,8 @@ use pyodide_entrypoint::{
 
 const GUEST_CORPUS: &str = "/corpus";
 const VERSION: &str = "314.0.7";
+/// The relocatable release, compared on its conformance subset.
+const RELOCATABLE_VERSION: &str = "0.29.3";
 
 /// Lists every file under /tmp and /home/pyodide with its size and, for
 /// text, a digest of its content (binary files such as zip archives and
@@ -65,6 +68,17 @@ fn programs() -> Result<Vec<String>> {
     }
     names.sort();
     Ok(names)
+}
+
+/// The programs of `subset-<version>.txt` (one name a line, `#` comments).
+fn subset(version: &str) -> Result<Vec<String>> {
+    let list = std::fs::read_to_string(corpus_root().join(format!("subset-{version}.txt")))?;
+    Ok(list
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty() && !l.starts_with('#'))
+        .map(str::to_owned)
+        .collect())
 }
 
 #[derive(Debug, PartialEq, Eq)]
@@ -114,8 +128,8 @@ fn observe(
     })
 }
 
-fn golden(name: &str) -> Option<(String, String, i32)> {
-    let dir = corpus_root().join("expected").join(VERSION);
+fn golden(version: &str, name: &str) -> Option<(String, String, i32)> {
+    let dir = corpus_root().join("expected").join(version);
     let read = |ext: &str| std::fs::read(dir.join(format!("{name}.{ext}"))).ok();
     Some((
         String::from_utf8_lossy(&read("stdout")?).into_owned(),
@@ -138,45 +152,60 @@ fn on_big_stack<R: Send + 'static>(f: impl FnOnce() -> R + Send + 'static) -> R 
 
 #[test]
 fn restored_and_cold_interpreters_run_the_corpus_alike() -> Result<()> {
-    on_big_stack(|| -> Result<()> {
-        let runtime = Runtime::new(RuntimeOptions {
-            version: VERSION.to_owned(),
-            ..Default::default()
-        })?;
-        let snapshot = runtime.baseline_snapshot()?;
-        let mut compared = 0;
-        let mut differences = Vec::new();
-        for name in programs()? {
-            let (stdout, stderr) = (SharedBuffer::new(), SharedBuffer::new());
-            let cold = Interpreter::boot(&runtime, config(&stdout, &stderr))?;
-            let cold =
-                observe(cold, &name, stdout, stderr).with_context(|| format!("{name}: cold"))?;
-            let reproducible = golden(&name).is_some_and(|(out, err, status)| {
-                out == cold.stdout && err == cold.stderr && status == (cold.status & 0xff)
-            });
-            if !reproducible {
-                continue;
-            }
-            let (stdout, stderr) = (SharedBuffer::new(), SharedBuffer::new());
-            let restored = Interpreter::restore(&runtime, &snapshot, config(&stdout, &stderr))?;
-            let restored = observe(restored, &name, stdout, stderr)
-                .with_context(|| format!("{name}: restored"))?;
-            compared += 1;
-            if restored != cold {
-                differences.push(format!(
-                    "{name}:\n  cold:     {cold:?}\n  restored: {restored:?}"
-                ));
-            }
-        }
-        assert!(compared > 50, "only {compared} programs were comparable");
-        assert!(
-            differences.is_empty(),
-            "{} of {compared} programs differ when restored:\n{}",
-            differences.len(),
-            differences.join("\n")
-        );
-        Ok(())
+    on_big_stack(|| compare_restored_and_cold(VERSION, programs()?, 50))
+}
+
+#[test]
+fn relocatable_restored_and_cold_interpreters_run_the_subset_alike() -> Result<()> {
+    on_big_stack(|| {
+        let names = subset(RELOCATABLE_VERSION)?;
+        let enough = names.len() * 3 / 4;
+        compare_restored_and_cold(RELOCATABLE_VERSION, names, enough)
     })
+}
+
+/// Runs each of `names` cold and restored from `version`'s baseline and
+/// compares them; more than `enough` must be comparable.
+fn compare_restored_and_cold(version: &str, names: Vec<String>, enough: usize) -> Result<()> {
+    let runtime = Runtime::new(RuntimeOptions {
+        version: version.to_owned(),
+        ..Default::default()
+    })?;
+    let snapshot = runtime.baseline_snapshot()?;
+    let mut compared = 0;
+    let mut differences = Vec::new();
+    for name in names {
+        let (stdout, stderr) = (SharedBuffer::new(), SharedBuffer::new());
+        let cold = Interpreter::boot(&runtime, config(&stdout, &stderr))?;
+        let cold = observe(cold, &name, stdout, stderr).with_context(|| format!("{name}: cold"))?;
+        let reproducible = golden(version, &name).is_some_and(|(out, err, status)| {
+            out == cold.stdout && err == cold.stderr && status == (cold.status & 0xff)
+        });
+        if !reproducible {
+            continue;
+        }
+        let (stdout, stderr) = (SharedBuffer::new(), SharedBuffer::new());
+        let restored = Interpreter::restore(&runtime, &snapshot, config(&stdout, &stderr))?;
+        let restored = observe(restored, &name, stdout, stderr)
+            .with_context(|| format!("{name}: restored"))?;
+        compared += 1;
+        if restored != cold {
+            differences.push(format!(
+                "{name}:\n  cold:     {cold:?}\n  restored: {restored:?}"
+            ));
+        }
+    }
+    assert!(
+        compared > enough,
+        "only {compared} programs were comparable on {version}"
+    );
+    assert!(
+        differences.is_empty(),
+        "{} of {compared} programs differ when restored on {version}:\n{}",
+        differences.len(),
+        differences.join("\n")
+    );
+    Ok(())
 }
 
 /// Runs `code` and returns its stdout (failing on an exception).

@@ -8,6 +8,8 @@ use wasmtime::{
     Table, Tag, TypedFunc, Val,
 };
 
+use std::sync::Arc;
+
 use crate::ctx::Handles;
 use crate::dylink::DylinkInfo;
 use crate::linker::CtxGetter;
@@ -21,6 +23,27 @@ const RELOCATABLE_TABLE_BASE: u32 = 1;
 /// Shadow stack of a relocatable main module (Emscripten's default).
 const RELOCATABLE_STACK_SIZE: u32 = 5 << 20;
 
+/// What the imports of an instance restored from a snapshot get back: the
+/// values the host gave the instance that was captured (a relocatable
+/// module's bases, stack globals and `GOT` entries, its table's length).
+/// The module is a baked one: its memory is its own.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct RestoredImports {
+    /// Imported globals: (module, name, value); the others get 0.
+    pub globals: Vec<(String, String, i32)>,
+    /// The length of an imported function table (its slots start null;
+    /// the module's element segments fill theirs again).
+    pub table_len: u64,
+}
+
+/// How the imports of an instance are given values.
+enum Plan<'a> {
+    /// A fresh start: a relocatable module is laid out by the host.
+    Boot(Option<RelocatableLayout>),
+    /// A restore from a snapshot.
+    Restore(&'a RestoredImports),
+}
+
 /// An instantiated Emscripten main module and the exports the host drives.
 #[derive(Clone)]
 pub struct EmscriptenInstance {
@@ -29,6 +52,8 @@ pub struct EmscriptenInstance {
     table: Table,
     malloc: TypedFunc<i32, i32>,
     free: TypedFunc<i32, ()>,
+    imported_globals: Arc<[(String, String, Global)]>,
+    initial_table_len: u64,
 }
 
 impl std::fmt::Debug for EmscriptenInstance {
@@ -59,6 +84,39 @@ impl EmscriptenInstance {
             None if imports_memory(module) => return Err(Error::MissingDylink),
             _ => None,
         };
+        Self::instantiate_with(store, linker, module, Plan::Boot(layout), get)
+    }
+
+    /// Instantiates a module baked from a snapshot (see
+    /// `pyodide-snapshot`): as [`EmscriptenInstance::instantiate`], but the
+    /// imported globals and table get what `restored` says, and no data
+    /// relocation runs (the baked memory holds the relocated data).
+    pub fn instantiate_restored<T: 'static>(
+        store: &mut Store<T>,
+        linker: &Linker<T>,
+        module: &Module,
+        restored: &RestoredImports,
+        get: CtxGetter<T>,
+    ) -> Result<Self, Error> {
+        Self::instantiate_with(store, linker, module, Plan::Restore(restored), get)
+    }
+
+    fn instantiate_with<T: 'static>(
+        store: &mut Store<T>,
+        linker: &Linker<T>,
+        module: &Module,
+        plan: Plan<'_>,
+        get: CtxGetter<T>,
+    ) -> Result<Self, Error> {
+        let restored_global = |m: &str, name: &str| match &plan {
+            Plan::Boot(layout) => layout.as_ref().and_then(|l| l.global(m, name)),
+            Plan::Restore(restored) => restored
+                .globals
+                .iter()
+                .find(|(rm, rn, _)| rm == m && rn == name)
+                .map(|(_, _, value)| *value as u32),
+        };
+        let mut imported_globals = Vec::new();
         let mut own_memory = None;
         let mut own_table = None;
         let mut imports = Vec::new();
@@ -81,9 +139,11 @@ impl EmscriptenInstance {
                     }
                 },
                 ExternType::Global(ty) => {
-                    let value = layout.as_ref().and_then(|l| l.global(m, name)).unwrap_or(0);
-                    let global = Global::new(&mut *store, ty, Val::I32(value as i32));
-                    global.map_err(|e| Error::instantiate(module, e))?.into()
+                    let value = restored_global(m, name).unwrap_or(0);
+                    let global = Global::new(&mut *store, ty, Val::I32(value as i32))
+                        .map_err(|e| Error::instantiate(module, e))?;
+                    imported_globals.push((m.to_owned(), name.to_owned(), global));
+                    global.into()
                 }
                 ExternType::Memory(ty) => {
                     let memory =
@@ -92,10 +152,13 @@ impl EmscriptenInstance {
                     memory.into()
                 }
                 ExternType::Table(ty) => {
-                    let needed = layout.as_ref().map_or(0, |l| l.table_end);
+                    let needed = match &plan {
+                        Plan::Boot(layout) => layout.as_ref().map_or(0, |l| u64::from(l.table_end)),
+                        Plan::Restore(restored) => restored.table_len,
+                    };
                     let ty = wasmtime::TableType::new(
                         ty.element().clone(),
-                        ty.minimum().max(u64::from(needed)) as u32,
+                        ty.minimum().max(needed) as u32,
                         ty.maximum().map(|m| m as u32),
                     );
                     let table = Table::new(&mut *store, ty, Ref::Func(None));
@@ -147,21 +210,20 @@ impl EmscriptenInstance {
         };
         let ctx = get(store.data_mut());
         ctx.handles = Some(handles);
-        let memory_base = if layout.is_some() {
-            RELOCATABLE_MEMORY_BASE
-        } else {
-            0
-        };
+        let memory_base = restored_global("env", "__memory_base").unwrap_or(0);
         ctx.dylinker.attach_main(instance, memory_base, shared, got);
 
+        let initial_table_len = table.size(&*store);
         let this = EmscriptenInstance {
             instance,
             memory,
             table,
             malloc,
             free,
+            imported_globals: imported_globals.into(),
+            initial_table_len,
         };
-        if layout.is_some() {
+        if matches!(plan, Plan::Boot(Some(_))) {
             this.call_export(store, "__wasm_apply_data_relocs")?;
         }
         Ok(this)
@@ -180,6 +242,19 @@ impl EmscriptenInstance {
     /// The function table (`__indirect_function_table`).
     pub fn table(&self) -> Table {
         self.table
+    }
+
+    /// The globals the host created for the module's global imports:
+    /// (module, name, global), in import order. Their values at a capture
+    /// are what [`RestoredImports::globals`] gives back.
+    pub fn imported_globals(&self) -> &[(String, String, Global)] {
+        &self.imported_globals
+    }
+
+    /// The function table's length right after instantiation (before the
+    /// host or the guest added anything).
+    pub fn initial_table_len(&self) -> u64 {
+        self.initial_table_len
     }
 
     /// Runs `__wasm_call_ctors` (which also initialises the stack limits

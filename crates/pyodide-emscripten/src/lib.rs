@@ -44,7 +44,7 @@ mod time;
 mod trampoline;
 mod wasi;
 
-pub use boot::EmscriptenInstance;
+pub use boot::{EmscriptenInstance, RestoredImports};
 pub use ctx::{
     ConsumerSlot, DEFAULT_MEMORY_LIMIT, EmscriptenCtx, EmscriptenCtxBuilder, SharedEntropy,
 };

@@ -171,6 +171,12 @@ impl ModuleCache {
         artifact.is_file() && artifact.with_extension("sum").is_file()
     }
 
+    /// Whether an entry exists for the input with this SHA-256 after the
+    /// rewrite named `label` (see [`ModuleCache::load_file_transformed`]).
+    pub fn is_cached_transformed(&self, input_sha256: &[u8; 32], label: &str) -> bool {
+        self.is_cached(&transformed_key(input_sha256, label))
+    }
+
     fn key(&self, input_sha256: &[u8; 32]) -> String {
         format!(
             "{}-{}",
@@ -232,10 +238,7 @@ impl ModuleCache {
                 (Sha256::digest(&bytes).into(), Some(bytes))
             }
         };
-        let mut keyed = Sha256::new();
-        keyed.update(sha256);
-        keyed.update(label.as_bytes());
-        let key: [u8; 32] = keyed.finalize().into();
+        let key = transformed_key(&sha256, label);
         self.load_with(&name, &key, || {
             let wasm = match input {
                 Some(bytes) => bytes,
@@ -428,6 +431,14 @@ impl ModuleCache {
 }
 
 /// The XXH3-64 of a file's contents, read in 1 MiB pieces.
+/// The cache key of an input rewritten by the transform named `label`.
+fn transformed_key(input_sha256: &[u8; 32], label: &str) -> [u8; 32] {
+    let mut keyed = Sha256::new();
+    keyed.update(input_sha256);
+    keyed.update(label.as_bytes());
+    keyed.finalize().into()
+}
+
 fn streamed_xxh3(mut file: fs::File) -> io::Result<u64> {
     use std::io::Read;
     let mut hasher = xxhash_rust::xxh3::Xxh3::new();

@@ -191,10 +191,11 @@ impl Interpreter {
             &config.program_name,
             config.memory_limit,
         );
+        let module = runtime.main_module()?;
         let instance = EmscriptenInstance::instantiate(
             &mut store,
-            &runtime.linker,
-            &runtime.module,
+            runtime.linker(module)?,
+            module,
             runtime.dylink.as_ref(),
             ctx_of,
         )?;

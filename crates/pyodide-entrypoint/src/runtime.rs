@@ -4,7 +4,7 @@
 
 use std::io::Read;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 use pyodide_emscripten::dylink::{DylinkInfo, read_dylink_info};
 use pyodide_emscripten::{
@@ -77,10 +77,18 @@ pub(crate) fn ctx_of(state: &mut HostState) -> &mut EmscriptenCtx {
 pub struct Runtime {
     pub(crate) version: &'static KnownVersion,
     pub(crate) cache: ModuleCache,
-    pub(crate) module: Module,
+    /// The main module, mapped from the cache when first needed (a boot,
+    /// not a restore: a restore instantiates the snapshot's module), or at
+    /// [`Runtime::new`] when it had to be compiled.
+    module: OnceLock<Module>,
     pub(crate) dylink: Option<DylinkInfo>,
     pub(crate) stdlib: Arc<[u8]>,
-    pub(crate) linker: Linker<HostState>,
+    /// The host imports.
+    base_linker: Linker<HostState>,
+    /// `base_linker` plus traps for the imports the host does not
+    /// implement, made for the first module instantiated (the main module
+    /// and a snapshot's module import the same functions).
+    linker: OnceLock<Linker<HostState>>,
     pub(crate) trampoline: CallTrampoline,
     lock_file: PathBuf,
     /// SHA-256 of the original `pyodide.asm.wasm` (a snapshot's identity).
@@ -107,8 +115,8 @@ impl std::fmt::Debug for Runtime {
 
 impl Runtime {
     /// Finds the distribution (fetching and verifying it on first use),
-    /// loads the compiled module from the cache (compiling it on first use)
-    /// and prepares the host imports.
+    /// compiles the module when the cache has none (mapping a cached one is
+    /// left to the first boot) and prepares the host imports.
     pub fn new(mut options: RuntimeOptions) -> Result<Runtime, Error> {
         let version = dist::known_version(&options.version)?;
         let cache_root = match options.cache_root.take() {
@@ -126,51 +134,34 @@ impl Runtime {
             }
         };
         let cache = ModuleCache::new(options.engine, cache_root.join("modules"))?;
-        let sha256 = known_sha256(&distribution);
-        if !sha256.is_some_and(|sha256| cache.is_cached(&sha256)) {
-            (options.progress)(Progress::Compiling {
-                version: version.version,
-            });
-        }
         let dylink = read_prefix_dylink(&distribution)?;
         let asm_wasm = distribution.asm_wasm();
-        let binary_sha256 = match sha256 {
+        let binary_sha256 = match known_sha256(&distribution) {
             Some(sha256) => sha256,
             None => file_sha256(&asm_wasm)?,
         };
-        // Compiled with the snapshot instrumentation (exports of its
-        // mutable globals, tables and memory, so they can be captured;
-        // harmless otherwise).
-        let loaded = cache.load_file_transformed(
-            &asm_wasm,
-            Some(binary_sha256),
-            INSTRUMENTATION_LABEL,
-            |wasm| Ok(pyodide_snapshot::export_mutable_globals(&wasm)?),
-        )?;
-        let compiled_now = matches!(loaded.outcome, CacheOutcome::Compiled { .. });
+        // A module to compile is compiled now (with progress); a cached one
+        // is mapped when a boot first needs it, so a process that restores
+        // a snapshot never reads (nor checks) it.
+        let module = OnceLock::new();
+        let mut compiled_now = false;
+        if !cache.is_cached_transformed(&binary_sha256, INSTRUMENTATION_LABEL) {
+            (options.progress)(Progress::Compiling {
+                version: version.version,
+            });
+            let loaded = load_main_module(&cache, &asm_wasm, binary_sha256)?;
+            compiled_now = matches!(loaded.outcome, CacheOutcome::Compiled { .. });
+            let _ = module.set(loaded.module);
+        }
         let stdlib_path = distribution.stdlib_zip();
         let stdlib = std::fs::read(&stdlib_path).map_err(|source| Error::Read {
             path: stdlib_path,
             source,
         })?;
-        let mut linker = Linker::new(cache.engine());
-        pyodide_emscripten::add_to_linker(&mut linker, ctx_of).map_err(|e| {
+        let mut base_linker = Linker::new(cache.engine());
+        pyodide_emscripten::add_to_linker(&mut base_linker, ctx_of).map_err(|e| {
             Error::Host(pyodide_emscripten::Error::Engine(e.into_boxed_dyn_error()))
         })?;
-        // Imports the host does not implement trap with their name; defined
-        // once here, so instantiating (every boot and restore) only looks
-        // them up.
-        let mut scratch = wasmtime::Store::new(
-            cache.engine(),
-            HostState {
-                ctx: EmscriptenCtx::builder().build(),
-            },
-        );
-        pyodide_emscripten::define_missing_as_traps(&mut linker, &mut scratch, &loaded.module)
-            .map_err(|e| {
-                Error::Host(pyodide_emscripten::Error::Engine(e.into_boxed_dyn_error()))
-            })?;
-        drop(scratch);
         let trampoline = CallTrampoline::new(&cache)?;
         Ok(Runtime {
             lock_file: distribution.lock_file(),
@@ -180,12 +171,44 @@ impl Runtime {
             trampoline,
             version,
             cache,
-            module: loaded.module,
+            module,
             dylink,
             stdlib: stdlib.into(),
-            linker,
+            base_linker,
+            linker: OnceLock::new(),
             compiled_now,
         })
+    }
+
+    /// The main module (instrumented for snapshots), mapped from the cache
+    /// on first use.
+    pub(crate) fn main_module(&self) -> Result<&Module, Error> {
+        if let Some(module) = self.module.get() {
+            return Ok(module);
+        }
+        let loaded = load_main_module(&self.cache, &self.asm_wasm, self.binary_sha256)?;
+        Ok(self.module.get_or_init(|| loaded.module))
+    }
+
+    /// The linker to instantiate `module` (the main module or a snapshot's)
+    /// with: the host imports, and imports the host does not implement
+    /// defined once as traps naming them, so instantiating (every boot and
+    /// restore) only looks them up.
+    pub(crate) fn linker(&self, module: &Module) -> Result<&Linker<HostState>, Error> {
+        if let Some(linker) = self.linker.get() {
+            return Ok(linker);
+        }
+        let mut linker = self.base_linker.clone();
+        let mut scratch = wasmtime::Store::new(
+            self.cache.engine(),
+            HostState {
+                ctx: EmscriptenCtx::builder().build(),
+            },
+        );
+        pyodide_emscripten::define_missing_as_traps(&mut linker, &mut scratch, module).map_err(
+            |e| Error::Host(pyodide_emscripten::Error::Engine(e.into_boxed_dyn_error())),
+        )?;
+        Ok(self.linker.get_or_init(|| linker))
     }
 
     /// The Pyodide release this runtime runs.
@@ -193,7 +216,8 @@ impl Runtime {
         self.version
     }
 
-    /// Whether making this runtime compiled the module (a cold cache).
+    /// Whether making this runtime compiled the module (a cold cache; a
+    /// cached module is only mapped when a boot needs it).
     pub fn compiled_now(&self) -> bool {
         self.compiled_now
     }
@@ -220,20 +244,29 @@ impl Runtime {
         )
     }
 
-    /// Why this runtime cannot make or restore snapshots, if it cannot: a
-    /// relocatable Pyodide (0.29.x) imports its memory, which cannot be
-    /// baked into a module image yet.
+    /// Why this runtime cannot make or restore snapshots, if it cannot.
+    /// Every known release can (a relocatable Pyodide, 0.29.x, imports its
+    /// memory: bake turns the import into a defined memory and a restore
+    /// gives the other imports their captured values), so this is `None`;
+    /// it stays for callers that handle a release that cannot.
     pub fn snapshot_unsupported(&self) -> Option<String> {
-        let imports_memory = self
-            .module
-            .imports()
-            .any(|i| matches!(i.ty(), wasmtime::ExternType::Memory(_)));
-        imports_memory.then(|| {
-            "its module imports its linear memory (a relocatable build), which snapshots do not \
-             support yet"
-                .to_owned()
-        })
+        None
     }
+}
+
+/// Maps (compiling on a miss) the main module with the snapshot
+/// instrumentation: exports of its mutable globals, tables and memory, so
+/// they can be captured; harmless otherwise.
+fn load_main_module(
+    cache: &ModuleCache,
+    asm_wasm: &Path,
+    sha256: [u8; 32],
+) -> Result<pyodide_emscripten::LoadedModule, Error> {
+    Ok(
+        cache.load_file_transformed(asm_wasm, Some(sha256), INSTRUMENTATION_LABEL, |wasm| {
+            Ok(pyodide_snapshot::export_mutable_globals(&wasm)?)
+        })?,
+    )
 }
 
 fn file_sha256(path: &Path) -> Result<[u8; 32], Error> {

@@ -24,10 +24,10 @@
 
 use std::path::{Path, PathBuf};
 
-use pyodide_emscripten::{ArtifactCheck, EmscriptenInstance, SharedEntropy};
+use pyodide_emscripten::{ArtifactCheck, EmscriptenInstance, RestoredImports, SharedEntropy};
 use pyodide_snapshot::{ArtifactDigest, Sidecar, read_sidecar, write_sidecar};
 use pyodide_vfs::{Dirfd, GuestPath, OsEntropy};
-use wasmtime::{ExternType, Module, Ref, RefType};
+use wasmtime::{Module, Ref, RefType, Val};
 
 pub use pyodide_snapshot::SnapshotKind;
 
@@ -66,6 +66,10 @@ const BASELINE_REVISION: u32 = 4;
 
 /// The name under which the driver's `run` function is anchored.
 const DRIVER_ANCHOR: &str = "driver_run";
+
+/// The anchors of imported globals' values: `import:<module>:<name>`
+/// (Emscripten's import module names hold no colon).
+const IMPORT_ANCHOR_PREFIX: &str = "import:";
 
 /// What to snapshot.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -416,13 +420,41 @@ fn capture(
 ) -> Result<(Sidecar, VfsImage, Vec<u8>), Error> {
     let store = &mut interpreter.store;
     let instance = interpreter.instance.instance();
-    let captured = pyodide_snapshot::capture(&mut *store, instance)?;
+    // The memory is the host's for a relocatable module (0.29.3), whose
+    // bake turns the import into a defined memory.
+    let captured = pyodide_snapshot::capture_with_memory(
+        &mut *store,
+        instance,
+        interpreter.instance.memory(),
+    )?;
+    // The imported globals the host gave (a relocatable module's bases,
+    // stack globals, GOT entries): given back at restore. Zero is what a
+    // restore gives the others.
+    let mut anchors = vec![(
+        DRIVER_ANCHOR.to_owned(),
+        interpreter.driver_run as u32 as u64,
+    )];
+    for (module, name, global) in interpreter.instance.imported_globals() {
+        match global.get(&mut *store) {
+            Val::I32(0) => {}
+            Val::I32(value) => anchors.push((
+                format!("{IMPORT_ANCHOR_PREFIX}{module}:{name}"),
+                value as u32 as u64,
+            )),
+            other => {
+                return Err(Error::SnapshotState(format!(
+                    "imported global '{module}.{name}' holds {other:?}, which a snapshot cannot \
+                     give back"
+                )));
+            }
+        }
+    }
 
     // The function table: module elements plus the call trampoline, and
     // nothing else the host would have to redo (closures, side modules).
     let table = interpreter.instance.table();
     let table_len = table.size(&*store);
-    let declared = declared_table_len(&runtime.module);
+    let declared = interpreter.instance.initial_table_len();
     if table_len > declared + 1 {
         return Err(Error::SnapshotState(format!(
             "the function table grew by {} entries after start-up (ctypes callbacks or loaded \
@@ -468,27 +500,12 @@ fn capture(
         imports,
         artifact: ArtifactDigest { len: 0, xxh3: 0 },
         side_modules: Vec::new(),
-        anchors: vec![(
-            DRIVER_ANCHOR.to_owned(),
-            interpreter.driver_run as u32 as u64,
-        )],
+        anchors,
         mounts,
         vfs: vfs_image::encode(&vfs)?,
         entropy: entropy_ledger,
     };
     Ok((sidecar, vfs, baked))
-}
-
-/// The function table's declared minimum length.
-fn declared_table_len(module: &Module) -> u64 {
-    module
-        .exports()
-        .find(|e| e.name() == "__indirect_function_table")
-        .and_then(|e| match e.ty() {
-            ExternType::Table(t) => Some(t.minimum()),
-            _ => None,
-        })
-        .unwrap_or(0)
 }
 
 impl Interpreter {
@@ -573,11 +590,23 @@ impl Interpreter {
             config.memory_limit,
         );
         store.data_mut().ctx.set_umask(snapshot.vfs.umask);
-        let instance = EmscriptenInstance::instantiate(
+        let restored = RestoredImports {
+            globals: sidecar
+                .anchors
+                .iter()
+                .filter_map(|(anchor, value)| {
+                    let (module, name) =
+                        anchor.strip_prefix(IMPORT_ANCHOR_PREFIX)?.split_once(':')?;
+                    Some((module.to_owned(), name.to_owned(), *value as u32 as i32))
+                })
+                .collect(),
+            table_len: sidecar.table_len,
+        };
+        let instance = EmscriptenInstance::instantiate_restored(
             &mut store,
-            &runtime.linker,
+            runtime.linker(&snapshot.module)?,
             &snapshot.module,
-            None,
+            &restored,
             ctx_of,
         )?;
         runtime.trampoline.install(&mut store, &instance)?;

@@ -46,31 +46,38 @@
 //! before the capture is instance state wasm cannot export, so a baked
 //! module starts with every passive segment undropped.
 //!
+//! # Imported memory
+//!
+//! A relocatable Emscripten main module (Pyodide 0.29.3) imports its
+//! memory, and its one data segment sits at `global.get $__memory_base`.
+//! Bake turns the memory import into a defined memory (the import removed,
+//! the memory section added; memory index 0 stays the memory, so nothing
+//! else shifts) with the import's maximum, exports it under the import's
+//! field name (where the host used to provide it) and as
+//! `pyworkerd.memory.0`, and replaces the relocated segment by the image
+//! like any other. Every other import stays: the host gives the restored
+//! instance its table and imported globals again, with their captured
+//! values (`__memory_base`, `__table_base`, `__stack_pointer`, `GOT.*` are
+//! the host's; [`crate::capture::capture_with_memory`] captures such an
+//! instance), and skips what the dropped start function and the loader's
+//! data relocations did, which the image already holds.
+//!
 //! # Not handled
 //!
-//! - A module that imports its memory (a relocatable Emscripten main module
-//!   such as Pyodide 0.29.3, whose one segment sits at `global.get
-//!   $__memory_base`) is refused with [`Error::ImportedMemory`]. Baking it
-//!   would mean turning the memory import into a defined memory (same
-//!   index, the import removed, which shifts nothing else since memory
-//!   index 0 stays the memory), replacing the relocated segment by the
-//!   image, dropping the start function that applies data relocations, and
-//!   giving the host-owned imported globals (`__memory_base`,
-//!   `__table_base`, `__stack_pointer`, `GOT.*`) their captured values
-//!   through the host instead of the module.
-//! - Tables are not baked: instantiation re-applies the element segments,
-//!   and whoever grew or wrote tables after instantiation (the host's call
-//!   trampoline, a dynamic linker) must do it again on restore.
+//! - Tables are not baked: instantiation re-applies the element segments
+//!   (at the same `__table_base` when the host gives it back), and whoever
+//!   grew or wrote tables after instantiation (the host's call trampoline,
+//!   a dynamic linker) must do it again on restore.
 
 use std::ops::Range;
 
 use wasm_encoder::{ConstExpr, Encode, Ieee32, Ieee64};
-use wasmparser::{DataKind, Operator, ValType};
+use wasmparser::{DataKind, ExternalKind, Operator, TypeRef, ValType};
 
 use crate::capture::{Capture, GlobalValue};
 use crate::wasm::{
-    self, Action, DATA_COUNT_SECTION, DATA_SECTION, GLOBAL_SECTION, MEMORY_SECTION, Outline,
-    START_SECTION,
+    self, Action, DATA_COUNT_SECTION, DATA_SECTION, EXPORT_SECTION, GLOBAL_SECTION, IMPORT_SECTION,
+    MEMORY_SECTION, Outline, START_SECTION,
 };
 use crate::{Error, instrument};
 
@@ -86,10 +93,12 @@ const MAX_PAGES_32: u64 = 1 << 16;
 
 /// Rewrites `wasm` so that instantiating it restores `capture`: the data
 /// segments become the captured memory's non-zero pages, the memory's
-/// minimum becomes the captured size, each captured global's init
-/// expression becomes its captured value, and the start section is removed.
-/// Everything else (code, exports, custom sections, element segments) is
-/// copied byte for byte. See the module documentation for the layout and
+/// minimum becomes the captured size (an imported memory becomes a defined,
+/// exported one, see the module documentation), each captured global's
+/// init expression becomes its captured value, and the start section is
+/// removed.
+/// Everything else (code, other imports and exports, custom sections,
+/// element segments) is copied byte for byte. See the module documentation for the layout and
 /// why it suits copy-on-write instantiation.
 ///
 /// Bake the module the snapshotted instance ran (instrumented with
@@ -100,14 +109,14 @@ const MAX_PAGES_32: u64 = 1 << 16;
 /// # Errors
 ///
 /// Bad input ([`Error::Malformed`], [`Error::NotCoreModule`]); a memory
-/// that cannot be baked ([`Error::ImportedMemory`], [`Error::NoMemory`],
+/// that cannot be baked ([`Error::NoMemory`],
 /// [`Error::SeveralMemories`], [`Error::UnsupportedMemory`]); a capture that
 /// does not fit the module (memory size errors, global errors, and
 /// [`Error::MissingGlobal`] when a mutable global of the module is not
 /// captured).
 pub fn bake(wasm: &[u8], capture: &Capture) -> Result<Vec<u8>, Error> {
     let outline = Outline::read(wasm)?;
-    let memory = baked_memory(&outline, capture.memory.len())?;
+    let (memory, imported_memory) = baked_memory(&outline, capture.memory.len())?;
     let globals = check_globals(&outline, &capture.globals)?;
     let keep_indices = outline.code_uses_segment_indices()?;
 
@@ -157,13 +166,37 @@ pub fn bake(wasm: &[u8], capture: &Capture) -> Result<Vec<u8>, Error> {
         }
     }
 
+    // A memory import becomes the defined memory (memory index 0 either
+    // way), exported under the import's field name, so the host finds it
+    // where it used to provide it, and under the instrumentation's name.
+    let (mut import_section, mut export_section) = (None, None);
+    if let Some(field) = imported_memory {
+        import_section = Some(imports_without_memory(&outline)?);
+        export_section = instrument::export_section_with(
+            wasm,
+            &outline,
+            vec![
+                (field, ExternalKind::Memory, 0),
+                (instrument::memory_export_name(0), ExternalKind::Memory, 0),
+            ],
+        )?;
+    }
+
     let new_count = (old_segments + runs.len()) as u32;
-    let has_data_section = outline.sections.iter().any(|s| s.id == DATA_SECTION);
-    let inserts = if has_data_section || (runs.is_empty() && old_segments == 0) {
-        Vec::new()
-    } else {
-        vec![(DATA_SECTION, std::mem::take(&mut data))]
-    };
+    let has = |id: u8| outline.sections.iter().any(|s| s.id == id);
+    let mut inserts = Vec::new();
+    let no_segments = runs.is_empty() && old_segments == 0;
+    if !has(DATA_SECTION) && !no_segments {
+        inserts.push((DATA_SECTION, std::mem::take(&mut data)));
+    }
+    if !has(MEMORY_SECTION) {
+        inserts.push((MEMORY_SECTION, std::mem::take(&mut memory_section)));
+    }
+    if !has(EXPORT_SECTION)
+        && let Some(content) = export_section.take()
+    {
+        inserts.push((EXPORT_SECTION, content));
+    }
     let mut data = Some(data);
     let mut memory_section = Some(memory_section);
     let mut global_section = Some(global_section);
@@ -171,6 +204,8 @@ pub fn bake(wasm: &[u8], capture: &Capture) -> Result<Vec<u8>, Error> {
         wasm,
         &outline.sections,
         |section| match section.id {
+            IMPORT_SECTION => import_section.take().map_or(Action::Keep, Action::Replace),
+            EXPORT_SECTION => export_section.take().map_or(Action::Keep, Action::Replace),
             MEMORY_SECTION => memory_section.take().map_or(Action::Drop, Action::Replace),
             GLOBAL_SECTION => global_section.take().map_or(Action::Drop, Action::Replace),
             START_SECTION => Action::Drop,
@@ -186,25 +221,41 @@ pub fn bake(wasm: &[u8], capture: &Capture) -> Result<Vec<u8>, Error> {
     ))
 }
 
-/// Checks the memory and the captured size; returns the memory type to write.
+/// The import section's content without its memory import.
+fn imports_without_memory(outline: &Outline<'_>) -> Result<Vec<u8>, Error> {
+    let kept: Vec<_> = outline
+        .imports
+        .iter()
+        .filter(|(_, _, ty)| !matches!(ty, TypeRef::Memory(_)))
+        .collect();
+    let mut content = Vec::new();
+    kept.len().encode(&mut content);
+    for (module, name, ty) in kept {
+        let ty = wasm_encoder::EntityType::try_from(*ty).map_err(|e| Error::Malformed {
+            offset: 0,
+            message: format!("import '{module}.{name}' cannot be re-encoded: {e}"),
+        })?;
+        module.as_str().encode(&mut content);
+        name.as_str().encode(&mut content);
+        ty.encode(&mut content);
+    }
+    Ok(content)
+}
+
+/// Checks the memory and the captured size; returns the memory type to
+/// write and, when the memory was imported, the import's field name.
 fn baked_memory(
     outline: &Outline<'_>,
     captured_len: usize,
-) -> Result<wasm_encoder::MemoryType, Error> {
-    if let Some((module, name, _)) = outline.imported_memories.first() {
-        return Err(Error::ImportedMemory {
-            module: module.clone(),
-            name: name.clone(),
-        });
+) -> Result<(wasm_encoder::MemoryType, Option<String>), Error> {
+    let count = outline.imported_memories.len() + outline.memories.len();
+    if count > 1 {
+        return Err(Error::SeveralMemories { count });
     }
-    let memory = match outline.memories.as_slice() {
-        [] => return Err(Error::NoMemory),
-        [memory] => memory,
-        several => {
-            return Err(Error::SeveralMemories {
-                count: several.len(),
-            });
-        }
+    let (memory, imported) = match (outline.imported_memories.first(), outline.memories.first()) {
+        (Some((_, name, memory)), _) => (memory, Some(name.clone())),
+        (None, Some(memory)) => (memory, None),
+        (None, None) => return Err(Error::NoMemory),
     };
     if memory.memory64 {
         return Err(Error::UnsupportedMemory { what: "64-bit" });
@@ -231,13 +282,14 @@ fn baked_memory(
     if pages > maximum {
         return Err(Error::MemoryAboveMaximum { pages, maximum });
     }
-    Ok(wasm_encoder::MemoryType {
+    let ty = wasm_encoder::MemoryType {
         minimum: pages,
         maximum: memory.maximum,
         memory64: false,
         shared: false,
         page_size_log2: memory.page_size_log2,
-    })
+    };
+    Ok((ty, imported))
 }
 
 /// Checks the captured globals against the module; returns, per defined

@@ -1,7 +1,7 @@
 //! Capture: reading an instance's state (linear memory, mutable globals,
 //! table sizes) through the exports the instrumentation added.
 
-use wasmtime::{AsContextMut, Extern, Instance, Val};
+use wasmtime::{AsContextMut, Extern, Instance, Memory, Val};
 
 use crate::Error;
 use crate::instrument::{GLOBAL_EXPORT_PREFIX, MEMORY_EXPORT_PREFIX, TABLE_EXPORT_PREFIX};
@@ -85,7 +85,32 @@ impl GlobalValue {
 /// cannot be found, [`Error::BadInstrumentationExport`] for an export with
 /// an instrumentation prefix that the instrumentation did not write,
 /// [`Error::UnsupportedMutableGlobal`] for a global of reference type.
-pub fn capture(mut store: impl AsContextMut, instance: &Instance) -> Result<Capture, Error> {
+pub fn capture(store: impl AsContextMut, instance: &Instance) -> Result<Capture, Error> {
+    capture_inner(store, instance, None)
+}
+
+/// [`capture`] of an instance whose memory the host gave it: `memory` is
+/// the one captured (an imported memory has no instrumentation export,
+/// and the module need not export it). Bake turns the memory import into
+/// a defined memory; the instance's imported globals are the host's to
+/// read and give back (bake keeps them imported).
+///
+/// # Errors
+///
+/// As [`capture`], except that the memory is always found.
+pub fn capture_with_memory(
+    store: impl AsContextMut,
+    instance: &Instance,
+    memory: Memory,
+) -> Result<Capture, Error> {
+    capture_inner(store, instance, Some(memory))
+}
+
+fn capture_inner(
+    mut store: impl AsContextMut,
+    instance: &Instance,
+    given_memory: Option<Memory>,
+) -> Result<Capture, Error> {
     let exports: Vec<(String, Extern)> = instance
         .exports(&mut store)
         .map(|e| (e.name().to_owned(), e.into_extern()))
@@ -128,11 +153,15 @@ pub fn capture(mut store: impl AsContextMut, instance: &Instance) -> Result<Capt
             exported_memories.push(*memory);
         }
     }
-    let memory = match (instrumented_memory, exported_memories.as_slice()) {
-        (Some(memory), _) => memory,
-        (None, [memory]) => *memory,
-        (None, []) => return Err(Error::NoExportedMemory),
-        (None, several) => {
+    let memory = match (
+        given_memory,
+        instrumented_memory,
+        exported_memories.as_slice(),
+    ) {
+        (Some(memory), _, _) | (None, Some(memory), _) => memory,
+        (None, None, [memory]) => *memory,
+        (None, None, []) => return Err(Error::NoExportedMemory),
+        (None, None, several) => {
             return Err(Error::AmbiguousMemory {
                 count: several.len(),
                 name: MEMORY_EXPORT_PREFIX,

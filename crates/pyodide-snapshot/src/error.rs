@@ -22,19 +22,6 @@ pub enum Error {
     /// The input is a component or some other non-module binary.
     #[error("input is not a core wasm module")]
     NotCoreModule,
-    /// The module imports its memory (a relocatable Emscripten main module
-    /// such as Pyodide 0.29.x): its image would have to be baked into
-    /// whoever provides the memory, which bake does not do.
-    #[error(
-        "the module imports its memory ('{module}.{name}'); only a module that defines its \
-         memory can be baked"
-    )]
-    ImportedMemory {
-        /// Import module name.
-        module: String,
-        /// Import field name.
-        name: String,
-    },
     /// The module has no memory at all.
     #[error("the module has no memory")]
     NoMemory,

@@ -80,29 +80,9 @@ pub fn export_mutable_globals(wasm: &[u8]) -> Result<Vec<u8>, Error> {
         wanted.push((memory_export_name(index), ExternalKind::Memory, index));
     }
 
-    let mut added = Vec::new();
-    for (name, kind, index) in wanted {
-        match outline.exports.iter().find(|e| e.name == name) {
-            Some(e) if e.kind == kind && e.index == index => {}
-            Some(_) => return Err(Error::ExportNameTaken { name }),
-            None => added.push((name, kind, index)),
-        }
-    }
-    if added.is_empty() {
+    let Some(content) = export_section_with(wasm, &outline, wanted)? else {
         return Ok(wasm.to_vec());
-    }
-
-    let mut content = Vec::new();
-    (outline.exports.len() + added.len()).encode(&mut content);
-    if let Some(entries) = &outline.export_entries {
-        content.extend_from_slice(&wasm[entries.clone()]);
-    }
-    for (name, kind, index) in &added {
-        name.as_str().encode(&mut content);
-        export_kind(*kind).encode(&mut content);
-        index.encode(&mut content);
-    }
-
+    };
     let has_export_section = outline.export_entries.is_some();
     let inserts = if has_export_section {
         Vec::new()
@@ -119,6 +99,43 @@ pub fn export_mutable_globals(wasm: &[u8]) -> Result<Vec<u8>, Error> {
         },
         inserts,
     ))
+}
+
+/// The content of an export section holding the module's exports plus
+/// those of `wanted` (name, kind, index) it lacks; `None` when it lacks
+/// none.
+///
+/// # Errors
+///
+/// [`Error::ExportNameTaken`] when a wanted name is exported for
+/// something else.
+pub(crate) fn export_section_with(
+    wasm: &[u8],
+    outline: &Outline<'_>,
+    wanted: Vec<(String, ExternalKind, u32)>,
+) -> Result<Option<Vec<u8>>, Error> {
+    let mut added = Vec::new();
+    for (name, kind, index) in wanted {
+        match outline.exports.iter().find(|e| e.name == name) {
+            Some(e) if e.kind == kind && e.index == index => {}
+            Some(_) => return Err(Error::ExportNameTaken { name }),
+            None => added.push((name, kind, index)),
+        }
+    }
+    if added.is_empty() {
+        return Ok(None);
+    }
+    let mut content = Vec::new();
+    (outline.exports.len() + added.len()).encode(&mut content);
+    if let Some(entries) = &outline.export_entries {
+        content.extend_from_slice(&wasm[entries.clone()]);
+    }
+    for (name, kind, index) in &added {
+        name.as_str().encode(&mut content);
+        export_kind(*kind).encode(&mut content);
+        index.encode(&mut content);
+    }
+    Ok(Some(content))
 }
 
 /// Whether a global of this type has a value [`crate::capture`] can read

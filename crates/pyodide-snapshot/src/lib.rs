@@ -54,7 +54,7 @@ pub mod sidecar;
 mod wasm;
 
 pub use bake::{DataLayout, bake, data_layout};
-pub use capture::{Capture, GlobalValue, capture};
+pub use capture::{Capture, GlobalValue, capture, capture_with_memory};
 pub use error::Error;
 pub use instrument::export_mutable_globals;
 pub use sidecar::{

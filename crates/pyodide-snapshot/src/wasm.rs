@@ -17,6 +17,7 @@ use wasmparser::{
 use crate::Error;
 
 pub(crate) const CUSTOM_SECTION: u8 = 0;
+pub(crate) const IMPORT_SECTION: u8 = 2;
 pub(crate) const MEMORY_SECTION: u8 = 5;
 pub(crate) const GLOBAL_SECTION: u8 = 6;
 pub(crate) const EXPORT_SECTION: u8 = 7;
@@ -63,6 +64,8 @@ pub(crate) struct Outline<'a> {
     pub(crate) sections: Vec<Section>,
     pub(crate) imported_globals: u32,
     pub(crate) imported_tables: u32,
+    /// Every import, in order: (module, name, type).
+    pub(crate) imports: Vec<(String, String, TypeRef)>,
     /// Imported memories: (module, name, type).
     pub(crate) imported_memories: Vec<(String, String, MemoryType)>,
     pub(crate) memories: Vec<MemoryType>,
@@ -91,6 +94,11 @@ impl<'a> Outline<'a> {
                 Payload::ImportSection(reader) => {
                     for import in reader.clone().into_imports() {
                         let import = import?;
+                        outline.imports.push((
+                            import.module.to_owned(),
+                            import.name.to_owned(),
+                            import.ty,
+                        ));
                         match import.ty {
                             TypeRef::Global(_) => outline.imported_globals += 1,
                             TypeRef::Table(_) => outline.imported_tables += 1,

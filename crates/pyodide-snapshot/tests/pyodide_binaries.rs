@@ -3,7 +3,8 @@
 //! data, plus a marker string and a moved stack pointer) compiles through
 //! the module cache, is mapped back from its serialized artifact, and the
 //! instance has the baked memory and globals and runs on them. The
-//! relocatable 0.29.3 module is refused by bake, as documented.
+//! relocatable 0.29.3 module bakes into one with a defined, exported
+//! memory (its other imports kept) that translates and compiles.
 //!
 //! The binaries come from the distribution cache (fetched on first use,
 //! as the workspace `tests` crate does).
@@ -11,9 +12,7 @@
 use anyhow::{Context, Result, anyhow, ensure};
 use pyodide_emscripten::{CacheOutcome, EngineSettings, ModuleCache, new_engine};
 use pyodide_packages::dist;
-use pyodide_snapshot::{
-    Capture, Error, GlobalValue, bake, capture, data_layout, export_mutable_globals,
-};
+use pyodide_snapshot::{Capture, GlobalValue, bake, capture, data_layout, export_mutable_globals};
 use wasmparser::{DataKind, ExternalKind, Operator, Parser, Payload, TypeRef};
 use wasmtime::{
     Extern, ExternType, Func, Global, Instance, Memory, Module, Ref, Store, Table, Tag, Val,
@@ -76,7 +75,7 @@ fn instrumented_314_translates_and_compiles() -> Result<()> {
 }
 
 #[test]
-fn instrumented_0293_translates_and_compiles_but_cannot_be_baked() -> Result<()> {
+fn instrumented_0293_translates_compiles_and_bakes_into_a_defined_memory() -> Result<()> {
     let original = binary("0.29.3")?;
     let instrumented = export_mutable_globals(&original)?;
     let added = instrumentation_exports(&instrumented)?;
@@ -90,19 +89,81 @@ fn instrumented_0293_translates_and_compiles_but_cannot_be_baked() -> Result<()>
 
     let layout = data_layout(&original)?;
     assert!(layout.memory_imported && !layout.constant_offsets);
+    // A synthetic capture: a marker in the middle of 400 pages, and every
+    // defined mutable global at its initial value.
+    let mut memory = vec![0; 400 * PAGE];
+    memory[200 * PAGE + 8..200 * PAGE + 14].copy_from_slice(b"marker");
     let capture = Capture {
-        memory: vec![0; layout.minimum_pages as usize * PAGE],
-        globals: vec![],
+        memory,
+        globals: initial_globals(&instrumented)?,
         tables: vec![],
     };
-    assert_eq!(
-        bake(&instrumented, &capture),
-        Err(Error::ImportedMemory {
-            module: "env".into(),
-            name: "memory".into()
-        })
+    let baked = bake(&instrumented, &capture)?;
+    let layout = data_layout(&baked)?;
+    assert!(
+        !layout.memory_imported && layout.cow_eligible(),
+        "{layout:?}"
     );
+    assert_eq!(layout.minimum_pages, 400);
+    assert_eq!(layout.active_segments, 1);
+    let exported = exports(&baked)?;
+    for name in ["memory", "pyworkerd.memory.0"] {
+        assert!(
+            exported.contains(&(name.to_owned(), ExternalKind::Memory, 0)),
+            "{name} not exported"
+        );
+    }
+    // Only the memory import is gone.
+    let imports = |wasm: &[u8]| -> Result<Vec<(String, String)>> {
+        let mut out = Vec::new();
+        for payload in Parser::new(0).parse_all(wasm) {
+            if let Payload::ImportSection(reader) = payload? {
+                for import in reader.into_imports() {
+                    let import = import?;
+                    out.push((import.module.to_owned(), import.name.to_owned()));
+                }
+            }
+        }
+        Ok(out)
+    };
+    let mut expected = imports(&original)?;
+    expected.retain(|(m, n)| (m.as_str(), n.as_str()) != ("env", "memory"));
+    assert_eq!(imports(&baked)?, expected);
+    let translated = wasm_legacy_eh::translate(&baked)?;
+    Module::new(&engine, &translated).map_err(|e| anyhow!("{e:#}"))?;
     Ok(())
+}
+
+/// The initial values of a module's defined mutable `i32` globals.
+fn initial_globals(wasm: &[u8]) -> Result<Vec<(u32, GlobalValue)>> {
+    let mut imported_globals = 0u32;
+    let mut globals = Vec::new();
+    for payload in Parser::new(0).parse_all(wasm) {
+        match payload? {
+            Payload::ImportSection(reader) => {
+                for import in reader.into_imports() {
+                    if matches!(import?.ty, TypeRef::Global(_)) {
+                        imported_globals += 1;
+                    }
+                }
+            }
+            Payload::GlobalSection(reader) => {
+                for (i, global) in reader.into_iter().enumerate() {
+                    let global = global?;
+                    if global.ty.mutable {
+                        let Operator::I32Const { value } =
+                            global.init_expr.get_operators_reader().read()?
+                        else {
+                            return Err(anyhow!("global {i} is not an i32.const"));
+                        };
+                        globals.push((imported_globals + i as u32, GlobalValue::I32(value)));
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+    Ok(globals)
 }
 
 /// The initial memory of a module with constant-offset segments, and the

@@ -5,9 +5,13 @@
 
 use anyhow::Result;
 use pyodide_snapshot::{
-    Capture, Error, GlobalValue, bake, capture, data_layout, export_mutable_globals,
+    Capture, Error, GlobalValue, bake, capture, capture_with_memory, data_layout,
+    export_mutable_globals,
 };
-use wasmtime::{Engine, Instance, Module, Store, Val};
+use wasmtime::{
+    Engine, Extern, Global, GlobalType, Instance, Memory, MemoryType, Module, Mutability, Ref,
+    Store, Table, TableType, Val, ValType,
+};
 
 const PAGE: usize = 1 << 16;
 
@@ -324,19 +328,10 @@ fn modules_that_cannot_be_baked_are_refused() -> Result<()> {
         globals,
         tables: vec![],
     };
-    let imported = wat::parse_str(r#"(module (import "env" "memory" (memory 1)))"#)?;
-    let err = bake(&imported, &capture(1, vec![])).unwrap_err();
+    let two = wat::parse_str(r#"(module (import "env" "memory" (memory 1)) (memory 1))"#)?;
     assert_eq!(
-        err,
-        Error::ImportedMemory {
-            module: "env".into(),
-            name: "memory".into()
-        }
-    );
-    assert_eq!(
-        err.to_string(),
-        "the module imports its memory ('env.memory'); only a module that defines its memory \
-         can be baked"
+        bake(&two, &capture(1, vec![])),
+        Err(Error::SeveralMemories { count: 2 })
     );
     assert_eq!(
         bake(&wat::parse_str("(module)")?, &capture(1, vec![])),
@@ -425,5 +420,195 @@ fn baked_globals_keep_float_bit_patterns() -> Result<()> {
     };
     assert!(matches!(get(&mut restored, "a"), Val::F32(bits) if bits == nan32));
     assert!(matches!(get(&mut restored, "b"), Val::F64(bits) if bits == nan64));
+    Ok(())
+}
+
+/// A relocatable main module in miniature: memory, table, bases and stack
+/// pointer come from the host; its data segment and element segment sit
+/// at the bases; its start function "relocates" (adds the memory base to
+/// a word, which must not happen twice).
+const RELOCATABLE: &str = r#"
+(module
+  (type $op (func (param i32) (result i32)))
+  (import "env" "memory" (memory 1 64))
+  (import "env" "__indirect_function_table" (table 2 funcref))
+  (import "env" "__memory_base" (global $mb i32))
+  (import "env" "__table_base" (global $tb i32))
+  (import "env" "__stack_pointer" (global $sp (mut i32)))
+  (global $counter (mut i32) (i32.const 0))
+  (data (global.get $mb) "\10\00\00\00relocated")
+  (elem (global.get $tb) func $double $triple)
+  (func $double (param i32) (result i32) (i32.mul (local.get 0) (i32.const 2)))
+  (func $triple (param i32) (result i32) (i32.mul (local.get 0) (i32.const 3)))
+  (func $relocate
+    (i32.store (global.get $mb) (i32.add (i32.load (global.get $mb)) (global.get $mb))))
+  (start $relocate)
+  ;; counter += 1; sp -= 16; r = table[tb + (x & 1)](x); store r at
+  ;; mb + 64 + 4 * counter; returns r + the relocated word.
+  (func (export "step") (param $x i32) (result i32)
+    (local $r i32)
+    (global.set $counter (i32.add (global.get $counter) (i32.const 1)))
+    (global.set $sp (i32.sub (global.get $sp) (i32.const 16)))
+    (local.set $r (call_indirect (type $op) (local.get $x)
+      (i32.add (global.get $tb) (i32.and (local.get $x) (i32.const 1)))))
+    (i32.store (i32.add (i32.add (global.get $mb) (i32.const 64))
+                        (i32.shl (global.get $counter) (i32.const 2)))
+               (local.get $r))
+    (i32.add (local.get $r) (i32.load (global.get $mb))))
+  (func (export "grow") (param $pages i32) (result i32)
+    (memory.grow (local.get $pages)))
+  (func (export "digest") (result i64)
+    (local $i i32) (local $h i64) (local $end i32)
+    (local.set $h (i64.const 0xcbf29ce484222325))
+    (local.set $end (i32.mul (memory.size) (i32.const 65536)))
+    (block $done
+      (loop $next
+        (br_if $done (i32.ge_u (local.get $i) (local.get $end)))
+        (local.set $h (i64.mul (i64.xor (local.get $h) (i64.load8_u (local.get $i)))
+                               (i64.const 0x100000001b3)))
+        (local.set $i (i32.add (local.get $i) (i32.const 1)))
+        (br $next)))
+    (i64.add (local.get $h)
+      (i64.add (i64.extend_i32_u (global.get $counter))
+               (i64.extend_i32_u (global.get $sp))))))
+"#;
+
+/// An instance of a relocatable module and the host objects it imports.
+struct Relocatable {
+    store: Store<()>,
+    instance: Instance,
+    memory: Memory,
+    stack_pointer: Global,
+}
+
+impl Relocatable {
+    /// Instantiates `wasm` with the host's imports: a memory (when the
+    /// module still imports one), a table of `table_len` null slots, the
+    /// bases 1024 and 1, and `stack_pointer`.
+    fn new(engine: &Engine, wasm: &[u8], table_len: u32, stack_pointer: i32) -> Result<Self> {
+        let module = Module::new(engine, wasm)?;
+        let mut store = Store::new(engine, ());
+        let mut memory = None;
+        let mut sp = None;
+        let mut imports: Vec<Extern> = Vec::new();
+        for import in module.imports() {
+            let item: Extern = match import.name() {
+                "memory" => {
+                    let m = Memory::new(&mut store, MemoryType::new(1, Some(64)))?;
+                    memory = Some(m);
+                    m.into()
+                }
+                "__indirect_function_table" => {
+                    let ty = TableType::new(wasmtime::RefType::FUNCREF, table_len, None);
+                    Table::new(&mut store, ty, Ref::Func(None))?.into()
+                }
+                "__memory_base" | "__table_base" => {
+                    let value = if import.name() == "__memory_base" {
+                        1024
+                    } else {
+                        1
+                    };
+                    let ty = GlobalType::new(ValType::I32, Mutability::Const);
+                    Global::new(&mut store, ty, Val::I32(value))?.into()
+                }
+                "__stack_pointer" => {
+                    let ty = GlobalType::new(ValType::I32, Mutability::Var);
+                    let g = Global::new(&mut store, ty, Val::I32(stack_pointer))?;
+                    sp = Some(g);
+                    g.into()
+                }
+                other => anyhow::bail!("unexpected import {other}"),
+            };
+            imports.push(item);
+        }
+        let instance = Instance::new(&mut store, &module, &imports)?;
+        let memory = match memory {
+            Some(memory) => memory,
+            None => instance
+                .get_memory(&mut store, "memory")
+                .ok_or_else(|| anyhow::anyhow!("the baked module exports no memory"))?,
+        };
+        Ok(Relocatable {
+            store,
+            instance,
+            memory,
+            stack_pointer: sp.ok_or_else(|| anyhow::anyhow!("no stack pointer import"))?,
+        })
+    }
+
+    fn call(&mut self, name: &str, x: i32) -> String {
+        self.instance
+            .get_typed_func::<i32, i32>(&mut self.store, name)
+            .and_then(|f| f.call(&mut self.store, x))
+            .map_or_else(|e| format!("trap: {}", e.root_cause()), |v| v.to_string())
+    }
+
+    fn digest(&mut self) -> i64 {
+        let f = self
+            .instance
+            .get_typed_func::<(), i64>(&mut self.store, "digest")
+            .unwrap();
+        f.call(&mut self.store, ()).unwrap()
+    }
+
+    fn capture(&mut self) -> Capture {
+        capture_with_memory(&mut self.store, &self.instance, self.memory).unwrap()
+    }
+
+    fn stack_pointer(&mut self) -> i32 {
+        self.stack_pointer.get(&mut self.store).unwrap_i32()
+    }
+}
+
+#[test]
+fn an_imported_memory_is_baked_into_a_defined_one() -> Result<()> {
+    let engine = Engine::default();
+    let instrumented = export_mutable_globals(&wat::parse_str(RELOCATABLE)?)?;
+    let before = data_layout(&instrumented)?;
+    assert!(before.memory_imported && !before.constant_offsets);
+
+    let mut original = Relocatable::new(&engine, &instrumented, 3, 8192)?;
+    assert_eq!(original.call("grow", 2), "1");
+    let mut results = Vec::new();
+    for x in [4, 7, -3, 10] {
+        results.push(original.call("step", x));
+    }
+    // 2x and 3x through the table, plus the word relocated once (16 + 1024).
+    assert_eq!(results, ["1048", "1061", "1031", "1060"]);
+    let captured = original.capture();
+    assert_eq!(captured.memory.len(), 3 * PAGE);
+    let stack_pointer = original.stack_pointer();
+    assert_eq!(stack_pointer, 8192 - 4 * 16);
+
+    let baked = bake(&instrumented, &captured)?;
+    wasmparser::validate(&baked)?;
+    let layout = data_layout(&baked)?;
+    assert!(!layout.memory_imported, "{layout:?}");
+    assert_eq!((layout.minimum_pages, layout.maximum_pages), (3, Some(64)));
+    assert!(layout.cow_eligible() && !layout.has_start, "{layout:?}");
+
+    // The host gives back the table (null slots: the element segment
+    // fills them at the same base) and the captured stack pointer.
+    let mut restored = Relocatable::new(&engine, &baked, 3, stack_pointer)?;
+    let again = restored.capture();
+    assert!(again.memory == captured.memory, "restored memory differs");
+    assert_eq!(again.globals, captured.globals);
+    assert_eq!(restored.digest(), original.digest());
+    for x in [5, 6, 0, -11] {
+        assert_eq!(
+            restored.call("step", x),
+            original.call("step", x),
+            "step {x}"
+        );
+    }
+    assert_eq!(restored.call("grow", 1), original.call("grow", 1));
+    assert_eq!(restored.digest(), original.digest());
+    assert_eq!(restored.stack_pointer(), original.stack_pointer());
+    assert!(restored.capture() == original.capture());
+
+    // The baked module can be baked again (it is its own instrumentation).
+    let rebaked = bake(&export_mutable_globals(&baked)?, &restored.capture())?;
+    wasmparser::validate(&rebaked)?;
+    assert!(data_layout(&rebaked)?.cow_eligible());
     Ok(())
 }
