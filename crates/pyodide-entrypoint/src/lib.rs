@@ -118,6 +118,17 @@ pub enum Error {
     /// The interpreter's state cannot be snapshotted or restored.
     #[error("snapshot: {0}")]
     SnapshotState(String),
+    /// A restore was given other packages than the snapshot was made with
+    /// (its extension modules' memory would not match their files).
+    #[error(
+        "the snapshot was made with packages '{recorded}', the interpreter was given '{given}'"
+    )]
+    SnapshotPackages {
+        /// The snapshot's packages.
+        recorded: String,
+        /// The configuration's packages.
+        given: String,
+    },
     /// This Pyodide release cannot make or restore snapshots.
     #[error("snapshots are not supported for pyodide '{version}': {why}")]
     SnapshotUnsupported {

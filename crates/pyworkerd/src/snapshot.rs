@@ -116,6 +116,7 @@ pub(crate) fn snapshot(args: SnapshotArgs) -> Result<u8> {
         kind,
         imports: args.imports.clone(),
         module: args.module.clone(),
+        packages: Default::default(),
     };
     let output = args.output.clone();
     let from = args.from.clone();
