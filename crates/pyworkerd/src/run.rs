@@ -45,25 +45,8 @@ pub(crate) struct RunArgs {
     #[arg(long = "env", value_name = "K=V")]
     env: Vec<String>,
 
-    /// Install a package before running (a requirement: `msgpack`,
-    /// `pydantic>=2`), with its dependencies. Repeatable.
-    #[arg(long = "package", value_name = "REQUIREMENT")]
-    packages: Vec<String>,
-
-    /// Install the packages a requirements file lists (pip's format).
-    /// Repeatable.
-    #[arg(long = "requirements", value_name = "FILE")]
-    requirements: Vec<PathBuf>,
-
-    /// A directory of wheels to install packages from, searched before
-    /// anything else. Repeatable (earlier directories win).
-    #[arg(long = "wheelhouse", value_name = "DIR")]
-    wheelhouses: Vec<PathBuf>,
-
-    /// A PEP 503/691 simple index to fetch packages from (after the
-    /// wheelhouses and `python_modules/`).
-    #[arg(long = "index-url", value_name = "URL")]
-    index_url: Option<String>,
+    #[command(flatten)]
+    package_args: PackageArgs,
 
     /// The Pyodide release to run.
     #[arg(long, value_name = "VERSION", default_value_t = dist::default_version().version.to_owned(), env = env_vars::PYWORKERD_PYODIDE_VERSION)]
@@ -88,6 +71,37 @@ pub(crate) struct RunArgs {
         allow_hyphen_values = true
     )]
     rest: Vec<String>,
+}
+
+/// Where packages come from: shared by `run` and `snapshot`.
+#[derive(Debug, Args)]
+pub(crate) struct PackageArgs {
+    /// Install a package before running (a requirement: `msgpack`,
+    /// `pydantic>=2`), with its dependencies. Repeatable.
+    #[arg(long = "package", value_name = "REQUIREMENT")]
+    packages: Vec<String>,
+
+    /// Install the packages a requirements file lists (pip's format).
+    /// Repeatable.
+    #[arg(long = "requirements", value_name = "FILE")]
+    requirements: Vec<PathBuf>,
+
+    /// A directory of wheels to install packages from, searched before
+    /// anything else. Repeatable (earlier directories win).
+    #[arg(long = "wheelhouse", value_name = "DIR")]
+    wheelhouses: Vec<PathBuf>,
+
+    /// A PEP 503/691 simple index to fetch packages from (after the
+    /// wheelhouses and `python_modules/`).
+    #[arg(long = "index-url", value_name = "URL")]
+    index_url: Option<String>,
+}
+
+impl PackageArgs {
+    /// Whether no package was asked for.
+    pub(crate) fn is_empty(&self) -> bool {
+        self.packages.is_empty() && self.requirements.is_empty()
+    }
 }
 
 enum Target {
@@ -184,14 +198,21 @@ pub(crate) fn run(args: RunArgs) -> Result<u8> {
         Target::File { dir, .. } => Some(dir.join("python_modules")).filter(|d| d.is_dir()),
         _ => None,
     };
-    let packages = resolve_packages(&args, &runtime, python_modules, terminal)?;
+    let packages = resolve_packages(&args.package_args, &runtime, python_modules, terminal)?;
 
     let startup = if args.no_snapshot {
         Startup::Cold
     } else if let Some(file) = args.snapshot.clone() {
         Startup::Snapshot(file)
-    } else if !packages.is_empty() {
-        // The baseline holds no packages; they are mounted while booting.
+    } else if packages.python_modules.is_some()
+        || packages.wheels.iter().any(|w| {
+            w.placements()
+                .iter()
+                .any(|p| p.path.ends_with(".pth") && !p.path.contains('/'))
+        })
+    {
+        // `site` reads `.pth` files and the `python_modules` path while
+        // Python starts: booted with them, not mounted after the baseline.
         Startup::Cold
     } else if env.iter().any(|(key, _)| key.starts_with("PYTHON")) {
         // CPython reads these while it starts: a snapshot has started.
@@ -240,8 +261,8 @@ pub(crate) fn run(args: RunArgs) -> Result<u8> {
 
 /// Finds the packages `--package` and `--requirements` ask for (and their
 /// dependencies) in the wheelhouses, `python_modules/`, then the index.
-fn resolve_packages(
-    args: &RunArgs,
+pub(crate) fn resolve_packages(
+    args: &PackageArgs,
     runtime: &Runtime,
     python_modules: Option<PathBuf>,
     terminal: bool,

@@ -535,3 +535,81 @@ fn snapshot_help_explains_the_kinds() {
         "pyworkerd: error: a dedicated snapshot needs --module PATH\n",
     );
 }
+
+#[test]
+fn package_snapshots_keep_extension_modules_and_need_their_packages() {
+    let wheelhouse = test_wheelhouse();
+    let wheelhouse = wheelhouse.to_str().unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let snap = dir.path().join("msgpack.snap");
+    let snap = snap.to_str().unwrap();
+    let output = pyworkerd(
+        &[
+            "snapshot",
+            "--kind",
+            "package",
+            "--package",
+            "msgpack==1.2.4",
+            "--wheelhouse",
+            wheelhouse,
+            "--import",
+            "msgpack",
+            "-o",
+            snap,
+        ],
+        None,
+    );
+    assert_eq!(output.status.code(), Some(0), "{}", text(&output.stderr));
+    let code = "import sys; print('msgpack._cmsgpack' in sys.modules)\n\
+                import msgpack; print(msgpack.unpackb(msgpack.packb([1, 'x'])), msgpack.Packer.__module__)";
+    check(
+        &pyworkerd(
+            &[
+                "run",
+                "--snapshot",
+                snap,
+                "--package",
+                "msgpack==1.2.4",
+                "--wheelhouse",
+                wheelhouse,
+                "-c",
+                code,
+            ],
+            None,
+        ),
+        0,
+        "True\n[1, 'x'] msgpack._cmsgpack\n",
+        "",
+    );
+
+    // Without its packages the snapshot is refused, saying which.
+    let output = pyworkerd(&["run", "--snapshot", snap, "-c", "pass"], None);
+    assert_ne!(output.status.code(), Some(0));
+    let stderr = text(&output.stderr);
+    assert!(
+        stderr.contains("the snapshot was made with packages 'msgpack-1.2.4-")
+            && stderr.contains("given 'none'"),
+        "{stderr}"
+    );
+
+    // Packages without --snapshot: the baseline is restored and they are
+    // mounted after it.
+    check(
+        &pyworkerd(
+            &[
+                "run",
+                "--package",
+                "msgpack==1.2.4",
+                "--wheelhouse",
+                wheelhouse,
+                "-c",
+                "import sys; print('asyncio' in sys.modules)\n\
+                 import msgpack; print(msgpack.unpackb(msgpack.packb(2)), msgpack.Packer.__module__)",
+            ],
+            None,
+        ),
+        0,
+        "True\n2 msgpack._cmsgpack\n",
+        "",
+    );
+}
