@@ -254,8 +254,9 @@ impl Runtime {
     /// # Errors
     ///
     /// An import that fails ([`Error::SnapshotImport`]), state that cannot
-    /// be snapshotted ([`Error::SnapshotState`]: an open file, a grown
-    /// table), a runtime without snapshot support, or a failure to bake,
+    /// be snapshotted ([`Error::SnapshotState`]: an open file, a
+    /// function table grown beyond what the dynamic linker placed), packages
+    /// other than `base`'s ([`Error::SnapshotPackages`]), a runtime without snapshot support, or a failure to bake,
     /// compile or write.
     pub fn create_snapshot(
         &self,
