@@ -581,7 +581,7 @@ mod tests {
         ));
         assert_eq!(
             err.to_string(),
-            "unknown snapshot sidecar format version '7', expected '2'"
+            "unknown snapshot sidecar format version '7', expected '3'"
         );
     }
 
