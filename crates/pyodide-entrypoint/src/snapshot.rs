@@ -66,8 +66,9 @@ pub const BASELINE_IMPORTS: &[&str] = &[
 ];
 
 /// Revision of what a baseline contains (its import list and how it is
-/// made); part of the automatic baseline's file name.
-const BASELINE_REVISION: u32 = 4;
+/// made, and the sidecar format: builds that disagree must not share a
+/// file); part of the automatic baseline's file name.
+const BASELINE_REVISION: u32 = 5;
 
 /// The name under which the driver's `run` function is anchored.
 const DRIVER_ANCHOR: &str = "driver_run";
