@@ -594,11 +594,32 @@ fn load<T: 'static>(
 
     let index = get(store.data_mut()).dylinker.libraries.len();
     let imports = resolve_imports(store, get, &main, &module, &info, bases, path, scope, index)?;
+    // Replayed without init, the memory already holds the library's data
+    // as it was relocated and changed since: instantiation writes the
+    // module's active data segments over it, so it is put back afterwards.
+    let kept = match options.at {
+        Some(bases) if !options.run_init && info.mem_size > 0 => {
+            let start = bases.memory_base as usize;
+            let end = start + info.mem_size as usize;
+            let data = handles.memory.data(&*store);
+            let bytes = data
+                .get(start..end)
+                .ok_or_else(|| DlopenError::Unsupported {
+                    path: path.to_owned(),
+                    why: format!("its data at {start}..{end} is outside the memory"),
+                })?;
+            Some((start, bytes.to_vec()))
+        }
+        _ => None,
+    };
     let instance =
         Instance::new(&mut *store, &module, &imports).map_err(|e| DlopenError::Instantiate {
             path: path.to_owned(),
             source: crate::boxed(e),
         })?;
+    if let Some((start, bytes)) = kept {
+        handles.memory.data_mut(&mut *store)[start..start + bytes.len()].copy_from_slice(&bytes);
+    }
 
     // The module's own slots join the identity map.
     if info.table_size > 0 && get(store.data_mut()).dylinker.slots.is_some() {

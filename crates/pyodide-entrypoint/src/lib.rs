@@ -21,14 +21,19 @@
 //! capture, bake and sidecar; `pyodide-entropy` the deterministic entropy
 //! of creation. Every interpreter restored from one snapshot shares its
 //! `str` hash secret (drawn while CPython started, from the fixed stream);
-//! `random`, `numpy.random` and `tempfile` are reseeded from the OS.
+//! `random`, `numpy.random` and `tempfile` are reseeded from the OS. A
+//! snapshot made with packages keeps the extension modules it imported
+//! (their side modules are placed again at the same bases, without
+//! re-running their initialisation) and must be restored with the same
+//! packages.
 //!
 //! Wasm frames run on the calling thread's native stack; call into an
 //! interpreter from a thread with at least [`RECOMMENDED_THREAD_STACK`]
 //! bytes of stack, so deep recursion ends in a trap rather than a crash.
 //!
 //! Tests: `tests/` (real Pyodide, fetched through the project's fetch
-//! code); `tests/snapshot.rs` for snapshots. Bench: `benches/snapshot.rs`.
+//! code); `tests/snapshot.rs` and `tests/snapshot_packages.rs` for
+//! snapshots. Benches: `benches/snapshot.rs`, `benches/pydantic.rs`.
 
 mod entropy;
 mod interpreter;
@@ -118,6 +123,17 @@ pub enum Error {
     /// The interpreter's state cannot be snapshotted or restored.
     #[error("snapshot: {0}")]
     SnapshotState(String),
+    /// A restore was given other packages than the snapshot was made with
+    /// (its extension modules' memory would not match their files).
+    #[error(
+        "the snapshot was made with packages '{recorded}', the interpreter was given '{given}'"
+    )]
+    SnapshotPackages {
+        /// The snapshot's packages.
+        recorded: String,
+        /// The configuration's packages.
+        given: String,
+    },
     /// This Pyodide release cannot make or restore snapshots.
     #[error("snapshots are not supported for pyodide '{version}': {why}")]
     SnapshotUnsupported {

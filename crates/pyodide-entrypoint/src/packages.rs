@@ -37,6 +37,30 @@ impl Packages {
         self.wheels.is_empty() && self.libraries.is_empty() && self.python_modules.is_none()
     }
 
+    /// The identities of the wheels, then the library archives (file name
+    /// and SHA-256), as a snapshot records them.
+    pub(crate) fn identities(&self) -> Vec<pyodide_snapshot::PackageFile> {
+        let wheels = self.wheels.iter().map(|w| (w.file_name(), w.sha256()));
+        let libraries = self
+            .libraries
+            .iter()
+            .map(|l| (l.archive.file_name(), l.archive.sha256()));
+        wheels
+            .chain(libraries)
+            .map(|(name, sha256)| pyodide_snapshot::PackageFile {
+                file_name: name.to_owned(),
+                sha256: sha256.to_owned(),
+            })
+            .collect()
+    }
+
+    /// The host `python_modules/` directory, as a snapshot records it.
+    pub(crate) fn python_modules_identity(&self) -> Option<String> {
+        self.python_modules
+            .as_ref()
+            .map(|dir| dir.display().to_string())
+    }
+
     /// What a resolver found.
     pub fn from_resolution(resolution: Resolution) -> Packages {
         Packages {

@@ -24,17 +24,23 @@
 
 use std::path::{Path, PathBuf};
 
-use pyodide_emscripten::{ArtifactCheck, EmscriptenInstance, RestoredImports, SharedEntropy};
-use pyodide_snapshot::{ArtifactDigest, Sidecar, read_sidecar, write_sidecar};
+use pyodide_emscripten::{
+    AddedSlot, ArtifactCheck, EmscriptenInstance, LibraryBases, LoadOptions, RestoredImports,
+    SharedEntropy,
+};
+use pyodide_snapshot::{
+    ArtifactDigest, PackageFile, SideModule, SideSlot, Sidecar, read_sidecar, write_sidecar,
+};
 use pyodide_vfs::{Dirfd, GuestPath, OsEntropy};
 use wasmtime::{Module, Ref, RefType, Val};
 
 pub use pyodide_snapshot::SnapshotKind;
 
 use crate::interpreter::{apply_mounts, base_vfs, new_store, stdlib_zip};
+use crate::packages::PYTHON_MODULES_GUEST_DIR;
 use crate::runtime::{Runtime, ctx_of};
 use crate::vfs_image::{self, VfsImage};
-use crate::{Error, Interpreter, InterpreterConfig, Mount, RunError};
+use crate::{Error, Interpreter, InterpreterConfig, Mount, Packages, RunError};
 
 /// The standard-library modules a baseline snapshot has imported: what
 /// most programs and workers import anyway (workerd's baseline list plus
@@ -61,8 +67,9 @@ pub const BASELINE_IMPORTS: &[&str] = &[
 ];
 
 /// Revision of what a baseline contains (its import list and how it is
-/// made); part of the automatic baseline's file name.
-const BASELINE_REVISION: u32 = 4;
+/// made, and the sidecar format: builds that disagree must not share a
+/// file); part of the automatic baseline's file name.
+const BASELINE_REVISION: u32 = 5;
 
 /// The name under which the driver's `run` function is anchored.
 const DRIVER_ANCHOR: &str = "driver_run";
@@ -72,7 +79,7 @@ const DRIVER_ANCHOR: &str = "driver_run";
 const IMPORT_ANCHOR_PREFIX: &str = "import:";
 
 /// What to snapshot.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone)]
 pub struct SnapshotRequest {
     /// The kind of snapshot.
     pub kind: SnapshotKind,
@@ -84,6 +91,12 @@ pub struct SnapshotRequest {
     /// `pyworkerd run` mounts a script's, and must be mounted there again
     /// on restore).
     pub module: Option<PathBuf>,
+    /// Packages mounted while the snapshot is made (as
+    /// [`InterpreterConfig::packages`]), so its imports can come from them.
+    /// Their identities (file names, SHA-256) are recorded: a restore must
+    /// be given the same packages in its configuration. Continuing from a
+    /// snapshot that has packages, they must be that snapshot's.
+    pub packages: Packages,
 }
 
 impl SnapshotRequest {
@@ -93,6 +106,7 @@ impl SnapshotRequest {
             kind: SnapshotKind::Baseline,
             imports: Vec::new(),
             module: None,
+            packages: Packages::default(),
         }
     }
 }
@@ -172,6 +186,17 @@ impl Snapshot {
     pub fn mounts(&self) -> &[(String, String)] {
         &self.sidecar.mounts
     }
+
+    /// The side modules loaded when it was taken, in load order.
+    pub fn side_modules(&self) -> &[SideModule] {
+        &self.sidecar.side_modules
+    }
+
+    /// The package files it was made with (wheels, then shared-library
+    /// archives); a restore must be given the same ones.
+    pub fn packages(&self) -> &[PackageFile] {
+        &self.sidecar.packages
+    }
 }
 
 fn check_supported(runtime: &Runtime) -> Result<(), Error> {
@@ -206,16 +231,22 @@ impl Runtime {
     ///
     /// # Errors
     ///
-    /// Any error of [`Snapshot::load`] for a file that is there but
-    /// refused; the refused files are removed, so the next call makes a
-    /// new one. Any error of [`Runtime::create_snapshot`].
+    /// Any error of [`Runtime::create_snapshot`]. A file that is there but
+    /// refused by [`Snapshot::load`] (damaged, of an older sidecar format)
+    /// is removed and made again.
     pub fn baseline_snapshot(&self) -> Result<Snapshot, Error> {
         let path = self.baseline_snapshot_path();
         if path.exists() {
-            return Snapshot::load(self, &path).inspect_err(|_| {
-                let _ = std::fs::remove_file(&path);
-                let _ = std::fs::remove_file(artifact_path(&path));
-            });
+            match Snapshot::load(self, &path) {
+                Ok(snapshot) => return Ok(snapshot),
+                Err(Error::SnapshotUnsupported { version, why }) => {
+                    return Err(Error::SnapshotUnsupported { version, why });
+                }
+                Err(_) => {
+                    let _ = std::fs::remove_file(&path);
+                    let _ = std::fs::remove_file(artifact_path(&path));
+                }
+            }
         }
         self.create_snapshot(&SnapshotRequest::baseline(), None, &path)
     }
@@ -229,8 +260,9 @@ impl Runtime {
     /// # Errors
     ///
     /// An import that fails ([`Error::SnapshotImport`]), state that cannot
-    /// be snapshotted ([`Error::SnapshotState`]: an open file, a grown
-    /// table), a runtime without snapshot support, or a failure to bake,
+    /// be snapshotted ([`Error::SnapshotState`]: an open file, a
+    /// function table grown beyond what the dynamic linker placed), packages
+    /// other than `base`'s ([`Error::SnapshotPackages`]), a runtime without snapshot support, or a failure to bake,
     /// compile or write.
     pub fn create_snapshot(
         &self,
@@ -267,6 +299,7 @@ impl Runtime {
         }
         let config = InterpreterConfig {
             mounts: mounts.clone(),
+            packages: request.packages.clone(),
             ..Default::default()
         };
         let entropy = entropy_integration::creation_source();
@@ -311,6 +344,7 @@ impl Runtime {
             imports,
             recorded_mounts,
             ledger,
+            &request.packages,
         )?;
         drop(interpreter);
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
@@ -417,6 +451,7 @@ fn capture(
     imports: Vec<String>,
     mounts: Vec<(String, String)>,
     entropy_ledger: Vec<u8>,
+    packages: &Packages,
 ) -> Result<(Sidecar, VfsImage, Vec<u8>), Error> {
     let store = &mut interpreter.store;
     let instance = interpreter.instance.instance();
@@ -450,16 +485,25 @@ fn capture(
         }
     }
 
-    // The function table: module elements plus the call trampoline, and
-    // nothing else the host would have to redo (closures, side modules).
+    // The function table: module elements, the call trampoline, the side
+    // modules' slots and the slots the dynamic linker added, and nothing
+    // else the host would have to redo (closures from ctypes callbacks).
     let table = interpreter.instance.table();
     let table_len = table.size(&*store);
     let declared = interpreter.instance.initial_table_len();
-    if table_len > declared + 1 {
+    let libraries: Vec<_> = store.data().ctx.loaded_libraries().cloned().collect();
+    let slots: Vec<AddedSlot> = store.data().ctx.added_slots().to_vec();
+    let accounted = libraries
+        .iter()
+        .filter(|l| l.table_size > 0)
+        .map(|l| u64::from(l.bases.table_base) + u64::from(l.table_size))
+        .chain(slots.iter().map(|s| u64::from(s.slot) + 1))
+        .fold(declared + 1, u64::max);
+    if table_len > accounted {
         return Err(Error::SnapshotState(format!(
-            "the function table grew by {} entries after start-up (ctypes callbacks or loaded \
-             libraries), which a restore cannot rebuild",
-            table_len - declared - 1
+            "the function table grew by {} entries beyond what the dynamic linker placed \
+             (ctypes callbacks?), which a restore cannot rebuild",
+            table_len - accounted
         )));
     }
     let mut null_tables = Vec::new();
@@ -499,7 +543,28 @@ fn capture(
         environment: interpreter.environment.clone(),
         imports,
         artifact: ArtifactDigest { len: 0, xxh3: 0 },
-        side_modules: Vec::new(),
+        side_modules: libraries
+            .iter()
+            .map(|l| SideModule {
+                path: l.path.clone(),
+                memory_base: l.bases.memory_base.into(),
+                table_base: l.bases.table_base.into(),
+                table_size: l.table_size.into(),
+                global: l.global,
+                handles: l.handles.clone(),
+            })
+            .collect(),
+        side_slots: slots
+            .iter()
+            .map(|s| SideSlot {
+                slot: s.slot,
+                library: s.library.clone(),
+                symbol: s.symbol.clone(),
+                after_libraries: s.after_libraries as u64,
+            })
+            .collect(),
+        packages: packages.identities(),
+        python_modules: packages.python_modules_identity(),
         anchors,
         mounts,
         vfs: vfs_image::encode(&vfs)?,
@@ -541,13 +606,7 @@ impl Interpreter {
         leave_snapshot_mode: bool,
     ) -> Result<Interpreter, Error> {
         let sidecar = &snapshot.sidecar;
-        if !sidecar.side_modules.is_empty() {
-            return Err(Error::SnapshotState(format!(
-                "the snapshot has {} side modules loaded, and there is no dynamic linker to load \
-                 them again",
-                sidecar.side_modules.len()
-            )));
-        }
+        let mount_new_packages = check_packages(sidecar, &config.packages)?;
         let driver_run = sidecar
             .anchors
             .iter()
@@ -563,6 +622,10 @@ impl Interpreter {
             config.stderr,
         )?;
         vfs_image::apply(&mut vfs, &snapshot.vfs)?;
+        let python = runtime.version.python;
+        config
+            .packages
+            .install(&mut vfs, &format!("{}.{}", python.major, python.minor))?;
         let mut mounts: Vec<Mount> = snapshot
             .mounts()
             .iter()
@@ -626,6 +689,7 @@ impl Interpreter {
                     })?;
             }
         }
+        replay_side_modules(&mut store, sidecar)?;
         let table_len = instance.table().size(&store);
         if table_len != sidecar.table_len {
             return Err(Error::SnapshotState(format!(
@@ -645,6 +709,24 @@ impl Interpreter {
             .iter()
             .map(|(key, value)| format!("{key}={value}"))
             .collect();
+        if mount_new_packages {
+            // Mounted after the snapshot's imports: the path finders'
+            // directory caches must not hide them.
+            let mut code = String::from("import importlib, sys\n");
+            if config.packages.python_modules.is_some() {
+                code.push_str(&format!(
+                    "if {PYTHON_MODULES_GUEST_DIR:?} not in sys.path: \
+                     sys.path.insert(0, {PYTHON_MODULES_GUEST_DIR:?})\n"
+                ));
+            }
+            code.push_str("importlib.invalidate_caches()\n");
+            interpreter
+                .request("exec", &code, &[])
+                .map_err(|e| match e {
+                    RunError::Host(error) => error,
+                    other => Error::Driver(format!("cannot mount the packages: {other}")),
+                })?;
+        }
         if !env.is_empty() {
             interpreter
                 .request("restored", "", &env)
@@ -658,6 +740,110 @@ impl Interpreter {
         }
         Ok(interpreter)
     }
+}
+
+/// Checks `given` against the packages the snapshot was made with: the
+/// same files (by name and SHA-256) in the same order, or — for a
+/// snapshot made without packages — anything. Returns whether they are new
+/// to the snapshot (mounted after its imports).
+fn check_packages(sidecar: &Sidecar, given: &Packages) -> Result<bool, Error> {
+    if sidecar.packages.is_empty() && sidecar.python_modules.is_none() {
+        return Ok(!given.is_empty());
+    }
+    let files = given.identities();
+    let modules = given.python_modules_identity();
+    if files != sidecar.packages || modules != sidecar.python_modules {
+        let describe = |files: &[PackageFile], modules: &Option<String>| {
+            let mut parts: Vec<String> = files
+                .iter()
+                .map(|f| format!("{} (sha256 {})", f.file_name, f.sha256))
+                .collect();
+            if let Some(dir) = modules {
+                parts.push(format!("python_modules {dir}"));
+            }
+            if parts.is_empty() {
+                "none".to_owned()
+            } else {
+                parts.join(", ")
+            }
+        };
+        return Err(Error::SnapshotPackages {
+            recorded: describe(&sidecar.packages, &sidecar.python_modules),
+            given: describe(&files, &modules),
+        });
+    }
+    Ok(false)
+}
+
+/// Loads the snapshot's side modules again, in load order, at their
+/// recorded bases, without relocations or constructors (the memory holds
+/// their initialised data), registering their `dlopen` handles, and hands
+/// out the linker's added table slots again in between, as they were.
+fn replay_side_modules(
+    store: &mut wasmtime::Store<crate::runtime::HostState>,
+    sidecar: &Sidecar,
+) -> Result<(), Error> {
+    let slots_after = |store: &mut wasmtime::Store<crate::runtime::HostState>,
+                       count: usize|
+     -> Result<(), Error> {
+        for slot in sidecar
+            .side_slots
+            .iter()
+            .filter(|s| s.after_libraries as usize == count)
+        {
+            let added = AddedSlot {
+                slot: slot.slot,
+                library: slot.library.clone(),
+                symbol: slot.symbol.clone(),
+                after_libraries: count,
+            };
+            pyodide_emscripten::restore_slot(&mut *store, ctx_of, &added)?;
+        }
+        Ok(())
+    };
+    slots_after(store, 0)?;
+    for (index, module) in sidecar.side_modules.iter().enumerate() {
+        let bases = LibraryBases {
+            memory_base: u32::try_from(module.memory_base).map_err(|_| {
+                Error::SnapshotState(format!(
+                    "side module '{}' has memory base {}",
+                    module.path, module.memory_base
+                ))
+            })?,
+            table_base: u32::try_from(module.table_base).map_err(|_| {
+                Error::SnapshotState(format!(
+                    "side module '{}' has table base {}",
+                    module.path, module.table_base
+                ))
+            })?,
+        };
+        let loaded = pyodide_emscripten::load_library(
+            &mut *store,
+            ctx_of,
+            &module.path,
+            LoadOptions {
+                global: module.global,
+                at: Some(bases),
+                run_init: false,
+                handles: module.handles.clone(),
+            },
+        )?;
+        if loaded.bases != bases || u64::from(loaded.table_size) != module.table_size {
+            return Err(Error::SnapshotState(format!(
+                "side module '{}' was placed at memory {} table {} ({} slots) on restore, the \
+                 snapshot has it at memory {} table {} ({} slots)",
+                module.path,
+                loaded.bases.memory_base,
+                loaded.bases.table_base,
+                loaded.table_size,
+                module.memory_base,
+                module.table_base,
+                module.table_size
+            )));
+        }
+        slots_after(store, index + 1)?;
+    }
+    Ok(())
 }
 
 /// Where snapshot creation meets the entropy policy (`crate::entropy`):

@@ -29,6 +29,7 @@ fn snapshot_module(name: &str, source: &str) -> Result<Result<(), Error>> {
         kind: SnapshotKind::Dedicated,
         imports: Vec::new(),
         module: Some(module),
+        packages: Default::default(),
     };
     let out = dir.path().join("out.snap");
     Ok(runtime.create_snapshot(&request, None, &out).map(|_| ()))

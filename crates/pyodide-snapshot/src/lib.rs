@@ -58,6 +58,6 @@ pub use capture::{Capture, GlobalValue, capture, capture_with_memory};
 pub use error::Error;
 pub use instrument::export_mutable_globals;
 pub use sidecar::{
-    ArtifactDigest, Identity, SideModule, Sidecar, SnapshotError, SnapshotKind, decode_sidecar,
-    encode_sidecar, read_sidecar, write_sidecar,
+    ArtifactDigest, Identity, PackageFile, SideModule, SideSlot, Sidecar, SnapshotError,
+    SnapshotKind, decode_sidecar, encode_sidecar, read_sidecar, write_sidecar,
 };

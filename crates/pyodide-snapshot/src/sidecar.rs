@@ -32,7 +32,7 @@ use sha2::{Digest, Sha256};
 /// The first 8 bytes of every sidecar.
 pub const SIDECAR_MAGIC: [u8; 8] = *b"PYWKSNP\0";
 /// The payload layout this build writes and reads.
-pub const SIDECAR_FORMAT: u32 = 2;
+pub const SIDECAR_FORMAT: u32 = 3;
 /// The wasmtime version this crate is built against (checked against
 /// `Cargo.lock` by a test).
 pub const WASMTIME_VERSION: &str = "48.0.8";
@@ -105,10 +105,19 @@ pub struct Sidecar {
     /// XXH3-64, checked before the file is mapped.
     pub artifact: ArtifactDigest,
     /// Side modules loaded into the instance, in load order, with the
-    /// memory and table bases they were given (a restore must load them
-    /// again at the same bases before running anything). Empty until
-    /// there is a dynamic linker.
+    /// memory and table bases they were given (a restore loads them again
+    /// at the same bases, without relocations or constructors, before
+    /// running anything).
     pub side_modules: Vec<SideModule>,
+    /// Table slots the dynamic linker handed out to functions that had
+    /// none, in order (a restore hands them out again).
+    pub side_slots: Vec<SideSlot>,
+    /// The package files (wheels, then shared-library archives) mounted
+    /// when the snapshot was made; a restore must be given the same ones.
+    pub packages: Vec<PackageFile>,
+    /// The host `python_modules/` directory mounted when the snapshot was
+    /// made, if any.
+    pub python_modules: Option<String>,
     /// Addresses in linear memory the host needs again after a restore
     /// (for example a function object it calls), by name.
     pub anchors: Vec<(String, u64)>,
@@ -141,6 +150,36 @@ pub struct SideModule {
     pub memory_base: u64,
     /// Where its functions were placed in the function table.
     pub table_base: u64,
+    /// How many table slots it has.
+    pub table_size: u64,
+    /// Whether it was loaded with `RTLD_GLOBAL`.
+    pub global: bool,
+    /// The `struct dso` addresses `dlopen` registered for it.
+    pub handles: Vec<u32>,
+}
+
+/// A table slot the dynamic linker added for a function that had none.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SideSlot {
+    /// The slot.
+    pub slot: u32,
+    /// The side module exporting the function (`None`: the main module or
+    /// the host).
+    pub library: Option<String>,
+    /// The function's exported name.
+    pub symbol: String,
+    /// How many side modules were loaded when the slot was added.
+    pub after_libraries: u64,
+}
+
+/// A package file (wheel or shared-library archive) a snapshot was made
+/// with.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PackageFile {
+    /// Its file name.
+    pub file_name: String,
+    /// SHA-256 of its bytes, lowercase hex.
+    pub sha256: String,
 }
 
 /// Why a sidecar could not be written or used.
@@ -444,7 +483,21 @@ mod tests {
                 path: "/lib/python3.13/site-packages/x.so".into(),
                 memory_base: 1 << 24,
                 table_base: 9000,
+                table_size: 12,
+                global: false,
+                handles: vec![77],
             }],
+            side_slots: vec![SideSlot {
+                slot: 9012,
+                library: None,
+                symbol: "f".into(),
+                after_libraries: 1,
+            }],
+            packages: vec![PackageFile {
+                file_name: "x-1-py3-none-any.whl".into(),
+                sha256: "00".into(),
+            }],
+            python_modules: Some("/app/python_modules".into()),
             anchors: vec![("driver_run".into(), 123_456)],
             mounts: vec![("/work".into(), "/home/me/work".into())],
             vfs: vec![],
@@ -528,7 +581,7 @@ mod tests {
         ));
         assert_eq!(
             err.to_string(),
-            "unknown snapshot sidecar format version '7', expected '2'"
+            "unknown snapshot sidecar format version '7', expected '3'"
         );
     }
 

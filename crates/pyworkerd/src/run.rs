@@ -45,6 +45,37 @@ pub(crate) struct RunArgs {
     #[arg(long = "env", value_name = "K=V")]
     env: Vec<String>,
 
+    #[command(flatten)]
+    package_args: PackageArgs,
+
+    /// The Pyodide release to run.
+    #[arg(long, value_name = "VERSION", default_value_t = dist::default_version().version.to_owned(), env = env_vars::PYWORKERD_PYODIDE_VERSION)]
+    pyodide_version: String,
+
+    /// Boot Python from scratch instead of restoring the cached baseline
+    /// snapshot (made on first use, under the cache's `snapshots/`).
+    #[arg(long, conflicts_with = "snapshot")]
+    no_snapshot: bool,
+
+    /// Restore this snapshot (made by `pyworkerd snapshot`) instead of the
+    /// cached baseline. If it cannot be used, pyworkerd says why and boots
+    /// from scratch.
+    #[arg(long, value_name = "FILE")]
+    snapshot: Option<PathBuf>,
+
+    /// The script (a path, or `-` for stdin) followed by its arguments; with
+    /// -c or -m, all of these are arguments.
+    #[arg(
+        value_name = "SCRIPT [ARGS]",
+        trailing_var_arg = true,
+        allow_hyphen_values = true
+    )]
+    rest: Vec<String>,
+}
+
+/// Where packages come from: shared by `run` and `snapshot`.
+#[derive(Debug, Args)]
+pub(crate) struct PackageArgs {
     /// Install a package before running (a requirement: `msgpack`,
     /// `pydantic>=2`), with its dependencies. Repeatable.
     #[arg(long = "package", value_name = "REQUIREMENT")]
@@ -70,30 +101,13 @@ pub(crate) struct RunArgs {
     /// lock file's file names are relative to. Searched last.
     #[arg(long = "lock-base-url", value_name = "URL", env = env_vars::PYWORKERD_LOCK_BASE_URL)]
     lock_base_url: Option<String>,
+}
 
-    /// The Pyodide release to run.
-    #[arg(long, value_name = "VERSION", default_value_t = dist::default_version().version.to_owned(), env = env_vars::PYWORKERD_PYODIDE_VERSION)]
-    pyodide_version: String,
-
-    /// Boot Python from scratch instead of restoring the cached baseline
-    /// snapshot (made on first use, under the cache's `snapshots/`).
-    #[arg(long, conflicts_with = "snapshot")]
-    no_snapshot: bool,
-
-    /// Restore this snapshot (made by `pyworkerd snapshot`) instead of the
-    /// cached baseline. If it cannot be used, pyworkerd says why and boots
-    /// from scratch.
-    #[arg(long, value_name = "FILE")]
-    snapshot: Option<PathBuf>,
-
-    /// The script (a path, or `-` for stdin) followed by its arguments; with
-    /// -c or -m, all of these are arguments.
-    #[arg(
-        value_name = "SCRIPT [ARGS]",
-        trailing_var_arg = true,
-        allow_hyphen_values = true
-    )]
-    rest: Vec<String>,
+impl PackageArgs {
+    /// Whether no package was asked for.
+    pub(crate) fn is_empty(&self) -> bool {
+        self.packages.is_empty() && self.requirements.is_empty()
+    }
 }
 
 enum Target {
@@ -190,14 +204,21 @@ pub(crate) fn run(args: RunArgs) -> Result<u8> {
         Target::File { dir, .. } => Some(dir.join("python_modules")).filter(|d| d.is_dir()),
         _ => None,
     };
-    let packages = resolve_packages(&args, &runtime, python_modules, terminal)?;
+    let packages = resolve_packages(&args.package_args, &runtime, python_modules, terminal)?;
 
     let startup = if args.no_snapshot {
         Startup::Cold
     } else if let Some(file) = args.snapshot.clone() {
         Startup::Snapshot(file)
-    } else if !packages.is_empty() {
-        // The baseline holds no packages; they are mounted while booting.
+    } else if packages.python_modules.is_some()
+        || packages.wheels.iter().any(|w| {
+            w.placements()
+                .iter()
+                .any(|p| p.path.ends_with(".pth") && !p.path.contains('/'))
+        })
+    {
+        // `site` reads `.pth` files and the `python_modules` path while
+        // Python starts: booted with them, not mounted after the baseline.
         Startup::Cold
     } else if env.iter().any(|(key, _)| key.starts_with("PYTHON")) {
         // CPython reads these while it starts: a snapshot has started.
@@ -247,8 +268,8 @@ pub(crate) fn run(args: RunArgs) -> Result<u8> {
 /// Finds the packages `--package` and `--requirements` ask for (and their
 /// dependencies) in the wheelhouses, `python_modules/`, the index, then the
 /// lock file's base URL.
-fn resolve_packages(
-    args: &RunArgs,
+pub(crate) fn resolve_packages(
+    args: &PackageArgs,
     runtime: &Runtime,
     python_modules: Option<PathBuf>,
     terminal: bool,

@@ -9,7 +9,7 @@ use pyodide_entrypoint::{Runtime, RuntimeOptions, Snapshot, SnapshotKind, Snapsh
 use pyodide_packages::dist;
 use pyodide_packages::env_vars;
 
-use crate::run::{error_chain, report_progress};
+use crate::run::{PackageArgs, error_chain, report_progress, resolve_packages};
 
 /// Make a snapshot of an initialised interpreter, for `pyworkerd run
 /// --snapshot FILE`.
@@ -18,7 +18,8 @@ use crate::run::{error_chain, report_progress};
 /// saved so that later starts restore it instead of initialising Python
 /// again. Kinds: `baseline` (start-up plus a fixed list of standard-library
 /// imports; `pyworkerd run` makes and uses one automatically), `package`
-/// (a baseline plus the modules given with --import) and `dedicated` (a
+/// (a baseline plus the packages given with --package mounted and the
+/// modules given with --import) and `dedicated` (a
 /// package plus the top level of the module file given with --module). A
 /// package or dedicated snapshot continues from the cached baseline (or
 /// from --from FILE) rather than starting over.
@@ -33,7 +34,7 @@ use crate::run::{error_chain, report_progress};
 /// repeat in every restored instance.
 #[derive(Debug, Args)]
 #[command(
-    after_help = "Examples:\n  pyworkerd snapshot -o base.snap\n  pyworkerd snapshot --kind package --import decimal --import email.parser -o pkg.snap\n  pyworkerd snapshot --module app.py -o app.snap\n  pyworkerd run --snapshot app.snap app.py"
+    after_help = "Examples:\n  pyworkerd snapshot -o base.snap\n  pyworkerd snapshot --kind package --import decimal --import email.parser -o pkg.snap\n  pyworkerd snapshot --module app.py -o app.snap\n  pyworkerd snapshot --package pydantic --wheelhouse wheels/ --import pydantic -o pd.snap\n  pyworkerd run --snapshot pd.snap --package pydantic --wheelhouse wheels/ app.py\n  pyworkerd run --snapshot app.snap app.py"
 )]
 pub(crate) struct SnapshotArgs {
     /// The kind of snapshot (default: dedicated with --module, package
@@ -51,6 +52,12 @@ pub(crate) struct SnapshotArgs {
     /// mounts a script's.
     #[arg(long, value_name = "PATH")]
     module: Option<PathBuf>,
+
+    /// Packages mounted while the snapshot is made, so --import can import
+    /// them (their extension modules are kept in the snapshot). `pyworkerd
+    /// run --snapshot FILE` must be given the same packages.
+    #[command(flatten)]
+    package_args: PackageArgs,
 
     /// Continue from this snapshot instead of the cached baseline.
     #[arg(long = "from", value_name = "FILE")]
@@ -73,7 +80,8 @@ enum Kind {
 }
 
 pub(crate) fn snapshot(args: SnapshotArgs) -> Result<u8> {
-    let kind = match (args.kind, &args.module, args.imports.is_empty()) {
+    let nothing_to_import = args.imports.is_empty() && args.package_args.is_empty();
+    let kind = match (args.kind, &args.module, nothing_to_import) {
         (Some(kind), _, _) => kind,
         (None, Some(_), _) => Kind::Dedicated,
         (None, None, false) => Kind::Package,
@@ -112,10 +120,15 @@ pub(crate) fn snapshot(args: SnapshotArgs) -> Result<u8> {
             args.pyodide_version
         );
     }
+    let packages = resolve_packages(&args.package_args, &runtime, None, terminal)?;
+    if kind == SnapshotKind::Baseline && !packages.is_empty() {
+        bail!("a baseline snapshot holds no packages: use --kind package");
+    }
     let request = SnapshotRequest {
         kind,
         imports: args.imports.clone(),
         module: args.module.clone(),
+        packages,
     };
     let output = args.output.clone();
     let from = args.from.clone();

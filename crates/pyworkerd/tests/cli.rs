@@ -475,7 +475,7 @@ fn snapshot_subcommand_makes_package_and_dedicated_snapshots() {
 fn a_snapshot_that_cannot_be_used_is_named_and_the_run_boots_cold() {
     let dir = tempfile::tempdir().unwrap();
     let bad = dir.path().join("bad.snap");
-    std::fs::write(&bad, b"PYWKSNP\0\x02\0\0\0short").unwrap();
+    std::fs::write(&bad, b"PYWKSNP\0\x03\0\0\0short").unwrap();
     let output = pyworkerd(
         &["run", "--snapshot", bad.to_str().unwrap(), "-c", "print(7)"],
         None,
@@ -1002,5 +1002,83 @@ fn jinja2_renders_with_markupsafe_from_a_simple_index() {
     assert!(
         log.iter().any(|p| p == "/simple/markupsafe/"),
         "markupsafe comes from jinja2's Requires-Dist: {log:?}"
+    );
+}
+
+#[test]
+fn package_snapshots_keep_extension_modules_and_need_their_packages() {
+    let wheelhouse = test_wheelhouse();
+    let wheelhouse = wheelhouse.to_str().unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let snap = dir.path().join("msgpack.snap");
+    let snap = snap.to_str().unwrap();
+    let output = pyworkerd(
+        &[
+            "snapshot",
+            "--kind",
+            "package",
+            "--package",
+            "msgpack==1.2.4",
+            "--wheelhouse",
+            wheelhouse,
+            "--import",
+            "msgpack",
+            "-o",
+            snap,
+        ],
+        None,
+    );
+    assert_eq!(output.status.code(), Some(0), "{}", text(&output.stderr));
+    let code = "import sys; print('msgpack._cmsgpack' in sys.modules)\n\
+                import msgpack; print(msgpack.unpackb(msgpack.packb([1, 'x'])), msgpack.Packer.__module__)";
+    check(
+        &pyworkerd(
+            &[
+                "run",
+                "--snapshot",
+                snap,
+                "--package",
+                "msgpack==1.2.4",
+                "--wheelhouse",
+                wheelhouse,
+                "-c",
+                code,
+            ],
+            None,
+        ),
+        0,
+        "True\n[1, 'x'] msgpack._cmsgpack\n",
+        "",
+    );
+
+    // Without its packages the snapshot is refused, saying which.
+    let output = pyworkerd(&["run", "--snapshot", snap, "-c", "pass"], None);
+    assert_ne!(output.status.code(), Some(0));
+    let stderr = text(&output.stderr);
+    assert!(
+        stderr.contains("the snapshot was made with packages 'msgpack-1.2.4-")
+            && stderr.contains("given 'none'"),
+        "{stderr}"
+    );
+
+    // Packages without --snapshot: the baseline is restored and they are
+    // mounted after it.
+    check(
+        &pyworkerd(
+            &[
+                "run",
+                "--package",
+                "msgpack==1.2.4",
+                "--wheelhouse",
+                wheelhouse,
+                "-c",
+                "import sys; print('asyncio' in sys.modules)\n\
+                 import msgpack; print(msgpack.unpackb(msgpack.packb(2)), msgpack.Packer.__module__)",
+            ],
+            None,
+        ),
+        0,
+        "True\n2 msgpack._cmsgpack\n",
+        "",
     );
 }

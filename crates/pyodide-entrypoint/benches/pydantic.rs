@@ -1,0 +1,146 @@
+//! `import pydantic` and a first validated model on Pyodide 314: cold
+//! against restored from a package snapshot. Target: from the snapshot,
+//! under 5 ms to the first validated model.
+//!
+//! Setup (outside the timings): a runtime, the pydantic wheels (from
+//! `<pyworkerd cache>/test-wheels/`, where the packages tests fetch them),
+//! and a package snapshot made from the baseline with them mounted and
+//! `pydantic` imported, loaded once (its compiled module mapped).
+//!
+//! Measured (each ends with a model validated through the driver):
+//! - `cold`: [`Interpreter::boot`] with the wheels, `import pydantic`
+//!   (loads `_pydantic_core`: relocations, constructors), a model class
+//!   defined and validated;
+//! - `baseline + mount`: the baseline restored, the wheels mounted after
+//!   it, then the same (what `pyworkerd run --package` does);
+//! - `package snapshot`: restored from the snapshot (pydantic and its side
+//!   module already there, placed at their bases without init), then a
+//!   model class defined and validated.
+//!
+//! - `package snapshot: restore only`: the restore alone.
+//!
+//! Dropping an interpreter is not timed (`iter_with_large_drop`).
+
+use criterion::{Criterion, criterion_group};
+use pyodide_entrypoint::{
+    Interpreter, InterpreterConfig, Packages, Runtime, RuntimeOptions, SnapshotKind,
+    SnapshotRequest,
+};
+use pyodide_packages::install::Wheel;
+
+const WHEELS: &[&str] = &[
+    "pydantic_core-2.50.4-cp314",
+    "pydantic-2.14.3-",
+    "typing_extensions-4.16.0-",
+    "typing_inspection-0.4.5-",
+    "annotated_types-0.8.0-",
+];
+
+const VALIDATE: &str = "import pydantic\n\
+class M(pydantic.BaseModel):\n    id: int\n    name: str\n\
+assert M.model_validate({'id': '3', 'name': 'x'}).id == 3\n";
+
+fn packages() -> Packages {
+    let dir = pyodide_packages::dist::cache_root()
+        .expect("cache root")
+        .join("test-wheels");
+    let files: Vec<_> = std::fs::read_dir(&dir)
+        .expect("run the packages tests first: they fetch the wheels")
+        .flatten()
+        .map(|e| e.path())
+        .collect();
+    let wheels = WHEELS
+        .iter()
+        .map(|prefix| {
+            let path = files
+                .iter()
+                .find(|p| {
+                    p.file_name()
+                        .unwrap_or_default()
+                        .to_string_lossy()
+                        .starts_with(prefix)
+                })
+                .unwrap_or_else(|| panic!("a wheel '{prefix}*' in {}", dir.display()));
+            Wheel::open(path, None).expect("wheel")
+        })
+        .collect();
+    Packages {
+        wheels,
+        ..Packages::default()
+    }
+}
+
+fn pydantic(c: &mut Criterion) {
+    let runtime = Runtime::new(RuntimeOptions {
+        version: "314.0.7".to_owned(),
+        ..Default::default()
+    })
+    .expect("runtime");
+    let packages = packages();
+    let baseline = runtime.baseline_snapshot().expect("baseline snapshot");
+    let dir = tempfile::tempdir().expect("tempdir");
+    let snapshot = runtime
+        .create_snapshot(
+            &SnapshotRequest {
+                kind: SnapshotKind::Package,
+                imports: vec!["pydantic".to_owned()],
+                module: None,
+                packages: packages.clone(),
+            },
+            Some(&baseline),
+            &dir.path().join("pydantic.snap"),
+        )
+        .expect("package snapshot");
+    let config = || InterpreterConfig {
+        packages: packages.clone(),
+        ..Default::default()
+    };
+
+    let mut group = c.benchmark_group("pydantic first validation");
+    group.sample_size(10);
+    group.bench_function("package snapshot: restore only", |b| {
+        b.iter_with_large_drop(|| {
+            Interpreter::restore(&runtime, &snapshot, config()).expect("restore")
+        })
+    });
+    group.bench_function("package snapshot", |b| {
+        b.iter_with_large_drop(|| {
+            let mut interpreter =
+                Interpreter::restore(&runtime, &snapshot, config()).expect("restore");
+            interpreter.run(VALIDATE, &[]).expect("validate");
+            interpreter
+        })
+    });
+    group.bench_function("baseline + mount", |b| {
+        b.iter_with_large_drop(|| {
+            let mut interpreter =
+                Interpreter::restore(&runtime, &baseline, config()).expect("restore");
+            interpreter.run(VALIDATE, &[]).expect("validate");
+            interpreter
+        })
+    });
+    group.bench_function("cold", |b| {
+        b.iter_with_large_drop(|| {
+            let mut interpreter = Interpreter::boot(&runtime, config()).expect("boot");
+            interpreter.run(VALIDATE, &[]).expect("validate");
+            interpreter
+        })
+    });
+    group.finish();
+}
+
+criterion_group!(benches, pydantic);
+
+/// Wasm frames run on the calling thread's stack: run the benchmarks on a
+/// thread with the recommended stack.
+fn main() {
+    std::thread::Builder::new()
+        .stack_size(pyodide_entrypoint::RECOMMENDED_THREAD_STACK)
+        .spawn(|| {
+            benches();
+            Criterion::default().configure_from_args().final_summary();
+        })
+        .expect("bench thread")
+        .join()
+        .expect("benchmarks panicked");
+}

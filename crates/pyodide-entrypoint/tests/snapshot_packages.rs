@@ -1,0 +1,335 @@
+//! Package snapshots with extension modules (side modules) on the real
+//! Pyodide 314 binary: a snapshot made with msgpack or pydantic imported
+//! records the loaded libraries; a restore places them again at their
+//! bases without re-running their initialisation, the extension works and
+//! is not loaded twice; a restore given other packages is refused.
+//!
+//! Wheels are fetched once with `pip download` into
+//! `<pyworkerd cache>/test-wheels/`, as in `packages.rs`.
+
+use std::path::PathBuf;
+use std::process::Command;
+
+use anyhow::{Context, Result, bail};
+use pyodide_entrypoint::{
+    Error, Interpreter, InterpreterConfig, OutputSink, Packages, Runtime, RuntimeOptions,
+    SharedBuffer, Snapshot, SnapshotKind, SnapshotRequest,
+};
+use pyodide_packages::install::Wheel;
+
+/// A wheel for Pyodide `version`'s platform (or pure Python when `pure`),
+/// downloaded on first use.
+fn wheel(version: &str, requirement: &str, pure: bool) -> Result<PathBuf> {
+    let dir = pyodide_packages::dist::cache_root()?.join("test-wheels");
+    std::fs::create_dir_all(&dir)?;
+    let (name, exact) = requirement
+        .split_once("==")
+        .map_or((requirement, None), |(n, v)| (n, Some(v)));
+    let (platform, python) = match version {
+        "0.29.3" => ("pyemscripten_2025_0_wasm32", "3.13"),
+        _ => ("pyemscripten_2026_0_wasm32", "3.14"),
+    };
+    let tag = format!("cp{}", python.replace('.', ""));
+    let find = || -> Option<PathBuf> {
+        let prefix = format!("{}-{}", name.replace('-', "_"), exact.unwrap_or(""));
+        std::fs::read_dir(&dir)
+            .ok()?
+            .flatten()
+            .map(|e| e.path())
+            .find(|p| {
+                let file = p
+                    .file_name()
+                    .unwrap_or_default()
+                    .to_string_lossy()
+                    .into_owned();
+                file.starts_with(&prefix)
+                    && file.ends_with(".whl")
+                    && (if pure {
+                        file.ends_with("-none-any.whl")
+                    } else {
+                        file.contains(&tag) && file.contains(platform)
+                    })
+            })
+    };
+    if let Some(found) = find() {
+        return Ok(found);
+    }
+    let mut pip = Command::new("python3");
+    pip.args([
+        "-m",
+        "pip",
+        "download",
+        "--no-deps",
+        "--only-binary=:all:",
+        "-d",
+    ])
+    .arg(&dir);
+    if !pure {
+        pip.args([
+            "--platform",
+            platform,
+            "--python-version",
+            python,
+            "--implementation",
+            "cp",
+        ]);
+    }
+    let status = pip.arg(requirement).status().context("running pip")?;
+    if !status.success() {
+        bail!("pip download {requirement} failed: {status}");
+    }
+    find().with_context(|| format!("pip did not leave a wheel for {requirement}"))
+}
+
+/// Runs on a thread with a large stack, as the runtime asks of callers.
+fn on_big_stack<R: Send + 'static>(f: impl FnOnce() -> R + Send + 'static) -> R {
+    std::thread::Builder::new()
+        .stack_size(pyodide_entrypoint::RECOMMENDED_THREAD_STACK)
+        .spawn(f)
+        .unwrap()
+        .join()
+        .unwrap()
+}
+
+fn packages(requirements: &[(&str, bool)]) -> Result<Packages> {
+    let wheels = requirements
+        .iter()
+        .map(|(r, pure)| Ok(Wheel::open(&wheel("314.0.7", r, *pure)?, None)?))
+        .collect::<Result<Vec<_>>>()?;
+    Ok(Packages {
+        wheels,
+        ..Packages::default()
+    })
+}
+
+/// A package snapshot, continued from the baseline, with `packages`
+/// mounted and `imports` imported.
+fn package_snapshot(
+    runtime: &Runtime,
+    packages: &Packages,
+    imports: &[&str],
+    path: &std::path::Path,
+) -> Result<Snapshot> {
+    let baseline = runtime.baseline_snapshot()?;
+    Ok(runtime.create_snapshot(
+        &SnapshotRequest {
+            kind: SnapshotKind::Package,
+            imports: imports.iter().map(|s| s.to_string()).collect(),
+            module: None,
+            packages: packages.clone(),
+        },
+        Some(&baseline),
+        path,
+    )?)
+}
+
+struct Restored {
+    interpreter: Interpreter,
+    stdout: SharedBuffer,
+}
+
+impl Restored {
+    fn new(runtime: &Runtime, snapshot: &Snapshot, packages: Packages) -> Result<Self, Error> {
+        let stdout = SharedBuffer::new();
+        let interpreter = Interpreter::restore(
+            runtime,
+            snapshot,
+            InterpreterConfig {
+                stdout: OutputSink::Capture(stdout.clone()),
+                packages,
+                ..Default::default()
+            },
+        )?;
+        Ok(Restored {
+            interpreter,
+            stdout,
+        })
+    }
+
+    fn run(&mut self, code: &str) -> Result<String> {
+        let before = self.stdout.contents().len();
+        self.interpreter.run(code, &[])?;
+        Ok(String::from_utf8_lossy(&self.stdout.contents()[before..]).into_owned())
+    }
+}
+
+const MSGPACK_CHECKS: &str = r#"
+import sys
+print("already imported:", "msgpack._cmsgpack" in sys.modules)
+import msgpack, msgpack._cmsgpack
+assert msgpack.Packer is msgpack._cmsgpack.Packer, "the C extension is in use"
+data = {"a": [1, 2.5, None, True, "é", b"\x00\xff"], "n": {"deep": [[[-(2**63)], 2**64 - 1]]}}
+packed = msgpack.packb(data)
+assert msgpack.unpackb(packed) == data, msgpack.unpackb(packed)
+ext = msgpack.ExtType(5, b"xyz")
+assert msgpack.unpackb(msgpack.packb([ext])) == [ext]
+try:
+    msgpack.unpackb(b"\xc1")
+except Exception as e:
+    print("bad:", type(e).__name__)
+print("msgpack ok", packed.hex())
+"#;
+
+/// `msgpack.packb` of the checks' data, from msgpack's pure-Python
+/// implementation on a native CPython.
+const PACKED_HEX: &str = "82a1619601cb4004000000000000c0c3a2c3a9c40200ffa16e81a464656570919291d38000000000000000cfffffffffffffffff";
+
+#[test]
+fn a_msgpack_package_snapshot_restores_its_c_extension_without_loading_it_again() -> Result<()> {
+    on_big_stack(|| -> Result<()> {
+        let runtime = Runtime::new(RuntimeOptions {
+            version: "314.0.7".to_owned(),
+            ..Default::default()
+        })?;
+        let msgpack = packages(&[("msgpack==1.2.4", false)])?;
+        let dir = tempfile::tempdir()?;
+        let snapshot = package_snapshot(
+            &runtime,
+            &msgpack,
+            &["msgpack"],
+            &dir.path().join("msgpack.snap"),
+        )?;
+        let recorded: Vec<String> = snapshot
+            .side_modules()
+            .iter()
+            .map(|m| m.path.clone())
+            .collect();
+        assert!(
+            recorded.iter().any(|p| p.contains("_cmsgpack")),
+            "{recorded:?}"
+        );
+        assert_eq!(snapshot.packages().len(), 1);
+        assert!(
+            snapshot.packages()[0]
+                .file_name
+                .starts_with("msgpack-1.2.4-")
+        );
+
+        // Two interpreters from one snapshot: each gets the libraries at
+        // the recorded bases and a working extension.
+        for _ in 0..2 {
+            let mut py = Restored::new(&runtime, &snapshot, msgpack.clone())?;
+            let restored = py.interpreter.loaded_libraries();
+            assert_eq!(
+                restored
+                    .iter()
+                    .map(|l| (
+                        l.path.clone(),
+                        u64::from(l.bases.memory_base),
+                        u64::from(l.bases.table_base)
+                    ))
+                    .collect::<Vec<_>>(),
+                snapshot
+                    .side_modules()
+                    .iter()
+                    .map(|m| (m.path.clone(), m.memory_base, m.table_base))
+                    .collect::<Vec<_>>()
+            );
+            let out = py.run(MSGPACK_CHECKS)?;
+            assert_eq!(
+                out,
+                format!("already imported: True\nbad: FormatError\nmsgpack ok {PACKED_HEX}\n")
+            );
+            // Importing again (and reloading the submodule's spec) does
+            // not load the library a second time.
+            py.run(
+                "import importlib, msgpack._cmsgpack as c\n\
+                 spec = importlib.util.find_spec('msgpack._cmsgpack')\n\
+                 m = importlib.util.module_from_spec(spec)\n\
+                 assert m.Packer is not None\n",
+            )?;
+            assert_eq!(py.interpreter.loaded_libraries(), restored);
+        }
+
+        // Other packages, or none, are refused with both lists named.
+        let error = Restored::new(&runtime, &snapshot, Packages::default())
+            .err()
+            .context("a restore without the snapshot's packages succeeded")?;
+        let message = error.to_string();
+        assert!(
+            matches!(error, Error::SnapshotPackages { .. })
+                && message.contains("msgpack-1.2.4-")
+                && message.contains("given 'none'"),
+            "{message}"
+        );
+        let other = packages(&[("typing-extensions==4.16.0", true)])?;
+        let error = Restored::new(&runtime, &snapshot, other)
+            .err()
+            .context("a restore with other packages succeeded")?;
+        let message = error.to_string();
+        assert!(
+            matches!(error, Error::SnapshotPackages { .. })
+                && message.contains("typing_extensions-4.16.0-"),
+            "{message}"
+        );
+        Ok(())
+    })
+}
+
+fn pydantic_packages() -> Result<Packages> {
+    packages(&[
+        ("pydantic_core==2.50.4", false),
+        ("pydantic==2.14.3", true),
+        ("typing-extensions==4.16.0", true),
+        ("typing-inspection==0.4.5", true),
+        ("annotated-types==0.8.0", true),
+    ])
+}
+
+#[test]
+fn a_pydantic_package_snapshot_validates_models_after_restore() -> Result<()> {
+    on_big_stack(|| -> Result<()> {
+        let runtime = Runtime::new(RuntimeOptions {
+            version: "314.0.7".to_owned(),
+            ..Default::default()
+        })?;
+        let pydantic = pydantic_packages()?;
+        let dir = tempfile::tempdir()?;
+        let snapshot = package_snapshot(
+            &runtime,
+            &pydantic,
+            &["pydantic"],
+            &dir.path().join("pydantic.snap"),
+        )?;
+        assert!(
+            snapshot
+                .side_modules()
+                .iter()
+                .any(|m| m.path.contains("_pydantic_core")),
+            "{:?}",
+            snapshot.side_modules()
+        );
+        let mut py = Restored::new(&runtime, &snapshot, pydantic)?;
+        let libraries = py.interpreter.loaded_libraries();
+        let out = py.run(
+            r#"
+import sys, datetime
+print("already imported:", "pydantic_core._pydantic_core" in sys.modules)
+from pydantic import BaseModel, Field, ValidationError
+class Item(BaseModel):
+    name: str
+    tags: list[str] = []
+class Order(BaseModel):
+    id: int = Field(gt=0)
+    when: datetime.datetime
+    items: list[Item]
+o = Order(id="3", when="2024-05-06T07:08:09Z", items=[{"name": "x", "tags": ["a"]}])
+print(o.model_dump_json())
+try:
+    Order(id=0, when="soon", items=[{}])
+except ValidationError as e:
+    print(e.error_count(), sorted(".".join(map(str, err["loc"])) for err in e.errors()))
+    print(e.errors()[0]["msg"])
+"#,
+        )?;
+        assert_eq!(
+            out,
+            "already imported: True\n\
+             {\"id\":3,\"when\":\"2024-05-06T07:08:09Z\",\"items\":[{\"name\":\"x\",\"tags\":[\"a\"]}]}\n\
+             3 ['id', 'items.0.name', 'when']\n\
+             Input should be greater than 0\n"
+        );
+        assert_eq!(py.interpreter.loaded_libraries(), libraries);
+        Ok(())
+    })
+}
