@@ -180,20 +180,8 @@ impl Wheel {
     /// Reads the wheel at `path`, checks its sha256 against `expected_sha256`
     /// (lowercase or uppercase hex) when given, and validates it as [`Wheel::from_bytes`] does.
     pub fn open(path: &Path, expected_sha256: Option<&str>) -> Result<Wheel, InstallError> {
-        let bytes = std::fs::read(path).map_err(|source| InstallError::Io {
-            path: path.to_owned(),
-            source,
-        })?;
-        let file = path
-            .file_name()
-            .map(|n| n.to_string_lossy().into_owned())
-            .unwrap_or_default();
-        Wheel::from_bytes(
-            &file,
-            &path.display().to_string(),
-            bytes.into(),
-            expected_sha256,
-        )
+        let (file, bytes) = read_archive(path)?;
+        Wheel::from_bytes(&file, &path.display().to_string(), bytes, expected_sha256)
     }
 
     /// Validates a wheel held in memory: `file_name` is its wheel file name,
@@ -527,20 +515,8 @@ impl LibraryArchive {
         path: &Path,
         expected_sha256: Option<&str>,
     ) -> Result<LibraryArchive, InstallError> {
-        let bytes = std::fs::read(path).map_err(|source| InstallError::Io {
-            path: path.to_owned(),
-            source,
-        })?;
-        let file = path
-            .file_name()
-            .map(|n| n.to_string_lossy().into_owned())
-            .unwrap_or_default();
-        LibraryArchive::from_bytes(
-            &file,
-            &path.display().to_string(),
-            bytes.into(),
-            expected_sha256,
-        )
+        let (file, bytes) = read_archive(path)?;
+        LibraryArchive::from_bytes(&file, &path.display().to_string(), bytes, expected_sha256)
     }
 
     /// Checks the sha256 first, then the zip and every entry path, as for wheels.
@@ -872,6 +848,19 @@ pub fn plan(wheels: &[Wheel], paths: &SchemePaths) -> Result<InstallPlan, Instal
             .collect(),
         overwrites,
     })
+}
+
+/// The file name and bytes of the archive at `path`, for `open`.
+fn read_archive(path: &Path) -> Result<(String, Arc<[u8]>), InstallError> {
+    let bytes = std::fs::read(path).map_err(|source| InstallError::Io {
+        path: path.to_owned(),
+        source,
+    })?;
+    let file = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    Ok((file, bytes.into()))
 }
 
 #[cfg(test)]
