@@ -62,6 +62,19 @@
 //! instance), and skips what the dropped start function and the loader's
 //! data relocations did, which the image already holds.
 //!
+//! # Imported globals
+//!
+//! [`bake_with`] can also turn every imported global into a defined one:
+//! the global imports removed, a global of the import's type and
+//! mutability, initialised to the value the caller gives, put first in the
+//! global section (imported globals come first in the index space, so
+//! every global keeps its index), and exported as `<module>.<name>` (for
+//! example `GOT.func.PyObject_GenericGetAttr`), where the host finds what
+//! it used to provide. A module whose remaining imports are all functions
+//! can then be instantiated from a pre-linked `InstancePre`, with no
+//! per-instance import work. It is all or nothing: a global import without
+//! a value is an error ([`Error::MissingImportedGlobal`]).
+//!
 //! # Not handled
 //!
 //! - Tables are not baked: instantiation re-applies the element segments
@@ -115,9 +128,41 @@ const MAX_PAGES_32: u64 = 1 << 16;
 /// [`Error::MissingGlobal`] when a mutable global of the module is not
 /// captured).
 pub fn bake(wasm: &[u8], capture: &Capture) -> Result<Vec<u8>, Error> {
+    bake_with(wasm, capture, &BakeOptions::default())
+}
+
+/// What [`bake_with`] does beyond [`bake`].
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct BakeOptions {
+    /// When given: a value for every imported global of the module, as
+    /// (import module, import name, value); each becomes a defined global
+    /// with that value, exported as `<module>.<name>` (see the module
+    /// documentation).
+    pub define_imported_globals: Option<Vec<(String, String, GlobalValue)>>,
+}
+
+/// The export name [`bake_with`] gives the global that replaced the
+/// imported global `module`.`name`.
+pub fn defined_import_export_name(module: &str, name: &str) -> String {
+    format!("{module}.{name}")
+}
+
+/// [`bake`], with `options`.
+///
+/// # Errors
+///
+/// Those of [`bake`]; with [`BakeOptions::define_imported_globals`], an
+/// imported global without a value ([`Error::MissingImportedGlobal`]), a
+/// value for no imported global ([`Error::UnknownImportedGlobal`]) or of
+/// the wrong type ([`Error::ImportedGlobalType`]).
+pub fn bake_with(wasm: &[u8], capture: &Capture, options: &BakeOptions) -> Result<Vec<u8>, Error> {
     let outline = Outline::read(wasm)?;
     let (memory, imported_memory) = baked_memory(&outline, capture.memory.len())?;
     let globals = check_globals(&outline, &capture.globals)?;
+    let defined_imports = match &options.define_imported_globals {
+        Some(values) => Some(imported_global_values(&outline, values)?),
+        None => None,
+    };
     let keep_indices = outline.code_uses_segment_indices()?;
 
     let runs = image_runs(&capture.memory);
@@ -150,7 +195,12 @@ pub fn bake(wasm: &[u8], capture: &Capture) -> Result<Vec<u8>, Error> {
     memory.encode(&mut memory_section);
 
     let mut global_section = Vec::new();
-    outline.globals.len().encode(&mut global_section);
+    let former_imports = defined_imports.as_deref().unwrap_or_default();
+    (former_imports.len() + outline.globals.len()).encode(&mut global_section);
+    for (_, ty, value) in former_imports {
+        ty.encode(&mut global_section);
+        const_expr(*value).encode(&mut global_section);
+    }
     for (i, global) in outline.globals.iter().enumerate() {
         let index = outline.imported_globals + i as u32;
         match globals.get(i).copied().flatten() {
@@ -169,17 +219,19 @@ pub fn bake(wasm: &[u8], capture: &Capture) -> Result<Vec<u8>, Error> {
     // A memory import becomes the defined memory (memory index 0 either
     // way), exported under the import's field name, so the host finds it
     // where it used to provide it, and under the instrumentation's name.
+    // Globals defined in place of imports are exported as `<module>.<name>`.
+    let mut wanted_exports = Vec::new();
+    if let Some(field) = &imported_memory {
+        wanted_exports.push((field.clone(), ExternalKind::Memory, 0));
+        wanted_exports.push((instrument::memory_export_name(0), ExternalKind::Memory, 0));
+    }
+    for (index, (name, _, _)) in former_imports.iter().enumerate() {
+        wanted_exports.push((name.clone(), ExternalKind::Global, index as u32));
+    }
     let (mut import_section, mut export_section) = (None, None);
-    if let Some(field) = imported_memory {
-        import_section = Some(imports_without_memory(&outline)?);
-        export_section = instrument::export_section_with(
-            wasm,
-            &outline,
-            vec![
-                (field, ExternalKind::Memory, 0),
-                (instrument::memory_export_name(0), ExternalKind::Memory, 0),
-            ],
-        )?;
+    if imported_memory.is_some() || defined_imports.is_some() {
+        import_section = Some(imports_without(&outline, defined_imports.is_some())?);
+        export_section = instrument::export_section_with(wasm, &outline, wanted_exports)?;
     }
 
     let new_count = (old_segments + runs.len()) as u32;
@@ -199,6 +251,10 @@ pub fn bake(wasm: &[u8], capture: &Capture) -> Result<Vec<u8>, Error> {
     }
     let mut data = Some(data);
     let mut memory_section = Some(memory_section);
+    let has_globals = !outline.globals.is_empty() || !former_imports.is_empty();
+    if !has(GLOBAL_SECTION) && has_globals {
+        inserts.push((GLOBAL_SECTION, std::mem::take(&mut global_section)));
+    }
     let mut global_section = Some(global_section);
     Ok(wasm::rebuild(
         wasm,
@@ -221,12 +277,17 @@ pub fn bake(wasm: &[u8], capture: &Capture) -> Result<Vec<u8>, Error> {
     ))
 }
 
-/// The import section's content without its memory import.
-fn imports_without_memory(outline: &Outline<'_>) -> Result<Vec<u8>, Error> {
+/// The import section's content without its memory import, and without
+/// its global imports when `globals` is set.
+fn imports_without(outline: &Outline<'_>, globals: bool) -> Result<Vec<u8>, Error> {
     let kept: Vec<_> = outline
         .imports
         .iter()
-        .filter(|(_, _, ty)| !matches!(ty, TypeRef::Memory(_)))
+        .filter(|(_, _, ty)| match ty {
+            TypeRef::Memory(_) => false,
+            TypeRef::Global(_) => !globals,
+            _ => true,
+        })
         .collect();
     let mut content = Vec::new();
     kept.len().encode(&mut content);
@@ -290,6 +351,49 @@ fn baked_memory(
         page_size_log2: memory.page_size_log2,
     };
     Ok((ty, imported))
+}
+
+/// Matches `values` with the module's global imports, in import order:
+/// (export name, type of the defined global, value).
+fn imported_global_values(
+    outline: &Outline<'_>,
+    values: &[(String, String, GlobalValue)],
+) -> Result<Vec<(String, wasm_encoder::GlobalType, GlobalValue)>, Error> {
+    let mut used = vec![false; values.len()];
+    let mut out = Vec::new();
+    for (module, name, ty) in &outline.imports {
+        let TypeRef::Global(ty) = ty else { continue };
+        let position = values
+            .iter()
+            .position(|(m, n, _)| m == module && n == name)
+            .ok_or_else(|| Error::MissingImportedGlobal {
+                module: module.clone(),
+                name: name.clone(),
+            })?;
+        used[position] = true;
+        let value = values[position].2;
+        if !matches_type(value, ty.content_type) {
+            return Err(Error::ImportedGlobalType {
+                module: module.clone(),
+                name: name.clone(),
+                expected: ty.content_type.to_string(),
+                found: value.type_name().to_owned(),
+            });
+        }
+        let encoded = wasm_encoder::GlobalType::try_from(*ty).map_err(|e| Error::Malformed {
+            offset: 0,
+            message: format!("global import '{module}.{name}' cannot be re-encoded: {e}"),
+        })?;
+        out.push((defined_import_export_name(module, name), encoded, value));
+    }
+    if let Some(unused) = used.iter().position(|u| !u) {
+        let (module, name, _) = &values[unused];
+        return Err(Error::UnknownImportedGlobal {
+            module: module.clone(),
+            name: name.clone(),
+        });
+    }
+    Ok(out)
 }
 
 /// Checks the captured globals against the module; returns, per defined

@@ -117,6 +117,35 @@ pub enum Error {
         /// The absolute index.
         index: u32,
     },
+    /// Imported globals are to become defined ones, and this one has no
+    /// value.
+    #[error("imported global '{module}.{name}' has no value to be defined with")]
+    MissingImportedGlobal {
+        /// The import's module.
+        module: String,
+        /// The import's name.
+        name: String,
+    },
+    /// A value was given for an imported global the module does not import.
+    #[error("a value is given for '{module}.{name}', which the module does not import as a global")]
+    UnknownImportedGlobal {
+        /// The given module.
+        module: String,
+        /// The given name.
+        name: String,
+    },
+    /// The value given for an imported global has another type.
+    #[error("imported global '{module}.{name}' is {expected}, the value given is {found}")]
+    ImportedGlobalType {
+        /// The import's module.
+        module: String,
+        /// The import's name.
+        name: String,
+        /// The import's type.
+        expected: String,
+        /// The value's type.
+        found: String,
+    },
     /// The instance exports no memory to capture.
     #[error("the instance exports no memory to capture")]
     NoExportedMemory,

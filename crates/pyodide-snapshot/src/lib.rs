@@ -53,7 +53,7 @@ pub mod instrument;
 pub mod sidecar;
 mod wasm;
 
-pub use bake::{DataLayout, bake, data_layout};
+pub use bake::{BakeOptions, DataLayout, bake, bake_with, data_layout, defined_import_export_name};
 pub use capture::{Capture, GlobalValue, capture, capture_with_memory};
 pub use error::Error;
 pub use instrument::export_mutable_globals;

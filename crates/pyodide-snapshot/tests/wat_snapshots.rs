@@ -5,8 +5,8 @@
 
 use anyhow::Result;
 use pyodide_snapshot::{
-    Capture, Error, GlobalValue, bake, capture, capture_with_memory, data_layout,
-    export_mutable_globals,
+    BakeOptions, Capture, Error, GlobalValue, bake, bake_with, capture, capture_with_memory,
+    data_layout, defined_import_export_name, export_mutable_globals,
 };
 use wasmtime::{
     Engine, Extern, Global, GlobalType, Instance, Memory, MemoryType, Module, Mutability, Ref,
@@ -610,5 +610,125 @@ fn an_imported_memory_is_baked_into_a_defined_one() -> Result<()> {
     let rebaked = bake(&export_mutable_globals(&baked)?, &restored.capture())?;
     wasmparser::validate(&rebaked)?;
     assert!(data_layout(&rebaked)?.cow_eligible());
+    Ok(())
+}
+
+/// Imported globals (an Emscripten main module's `GOT.func`/`GOT.mem`
+/// entries) become defined, exported globals holding the given values; the
+/// code still reads and writes them at the same indices, and the module
+/// keeps only its function imports.
+#[test]
+fn imported_globals_become_defined_exported_globals() -> Result<()> {
+    let wasm = wat::parse_str(
+        r#"(module
+             (import "env" "tick" (func $tick (result i32)))
+             (import "GOT.func" "f" (global $f (mut i32)))
+             (import "env" "base" (global $base i32))
+             (import "GOT.mem" "m" (global $m (mut i32)))
+             (memory (export "memory") 1)
+             (global $own (mut i32) (i32.const 1))
+             (func (export "sum") (result i32)
+               (i32.add (call $tick)
+                 (i32.add (global.get $f)
+                   (i32.add (global.get $base)
+                     (i32.add (global.get $m) (global.get $own))))))
+             (func (export "bump") (global.set $m (i32.add (global.get $m) (i32.const 1)))))"#,
+    )?;
+    let captured = Capture {
+        memory: vec![0; PAGE],
+        globals: vec![(3, GlobalValue::I32(1000))],
+        tables: vec![],
+    };
+    let values = vec![
+        ("GOT.mem".to_owned(), "m".to_owned(), GlobalValue::I32(30)),
+        ("GOT.func".to_owned(), "f".to_owned(), GlobalValue::I32(7)),
+        ("env".to_owned(), "base".to_owned(), GlobalValue::I32(200)),
+    ];
+    let options = BakeOptions {
+        define_imported_globals: Some(values.clone()),
+    };
+    let baked = bake_with(&wasm, &captured, &options)?;
+
+    let engine = Engine::default();
+    let module = Module::new(&engine, &baked)?;
+    let imports: Vec<_> = module
+        .imports()
+        .map(|i| (i.module().to_owned(), i.name().to_owned()))
+        .collect();
+    assert_eq!(imports, vec![("env".to_owned(), "tick".to_owned())]);
+    let mut store = Store::new(&engine, ());
+    let tick = wasmtime::Func::wrap(&mut store, || 4i32);
+    let instance = Instance::new(&mut store, &module, &[tick.into()])?;
+    let sum = instance.get_typed_func::<(), i32>(&mut store, "sum")?;
+    assert_eq!(sum.call(&mut store, ())?, 4 + 7 + 200 + 30 + 1000);
+    let got = |store: &mut Store<()>, name: &str| {
+        instance
+            .get_global(&mut *store, name)
+            .map(|g| (g.get(&mut *store).i32(), g.ty(&*store).mutability()))
+    };
+    assert_eq!(
+        got(&mut store, &defined_import_export_name("GOT.func", "f")),
+        Some((Some(7), Mutability::Var))
+    );
+    assert_eq!(
+        got(&mut store, "env.base"),
+        Some((Some(200), Mutability::Const))
+    );
+    // The host sees the code's writes through the export, and the other way
+    // round.
+    instance
+        .get_typed_func::<(), ()>(&mut store, "bump")?
+        .call(&mut store, ())?;
+    assert_eq!(
+        got(&mut store, "GOT.mem.m"),
+        Some((Some(31), Mutability::Var))
+    );
+    let m = instance.get_global(&mut store, "GOT.mem.m").unwrap();
+    m.set(&mut store, Val::I32(50))?;
+    assert_eq!(sum.call(&mut store, ())?, 4 + 7 + 200 + 50 + 1000);
+
+    // All or nothing, and each value must fit its import.
+    let missing = BakeOptions {
+        define_imported_globals: Some(values[..2].to_vec()),
+    };
+    assert_eq!(
+        bake_with(&wasm, &captured, &missing),
+        Err(Error::MissingImportedGlobal {
+            module: "env".into(),
+            name: "base".into()
+        })
+    );
+    let mut extra = values.clone();
+    extra.push(("env".into(), "tick".into(), GlobalValue::I32(0)));
+    assert_eq!(
+        bake_with(
+            &wasm,
+            &captured,
+            &BakeOptions {
+                define_imported_globals: Some(extra)
+            }
+        ),
+        Err(Error::UnknownImportedGlobal {
+            module: "env".into(),
+            name: "tick".into()
+        })
+    );
+    let mut wrong = values.clone();
+    wrong[2].2 = GlobalValue::I64(200);
+    assert_eq!(
+        bake_with(
+            &wasm,
+            &captured,
+            &BakeOptions {
+                define_imported_globals: Some(wrong)
+            }
+        ),
+        Err(Error::ImportedGlobalType {
+            module: "env".into(),
+            name: "base".into(),
+            expected: "i32".into(),
+            found: "i64".into()
+        })
+    );
     Ok(())
 }
