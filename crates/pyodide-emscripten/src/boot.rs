@@ -4,8 +4,8 @@
 //! data relocations, constructors, then `__main_argc_argv`.
 
 use wasmtime::{
-    AsContextMut, Extern, ExternType, Func, Global, Instance, Linker, Memory, Module, Ref, Store,
-    Table, Tag, TypedFunc, Val,
+    AsContextMut, Extern, ExternType, Func, Global, Instance, InstancePre, Linker, Memory, Module,
+    Ref, Store, Table, Tag, TypedFunc, Val,
 };
 
 use std::sync::Arc;
@@ -108,13 +108,17 @@ impl EmscriptenInstance {
         plan: Plan<'_>,
         get: CtxGetter<T>,
     ) -> Result<Self, Error> {
-        let restored_global = |m: &str, name: &str| match &plan {
-            Plan::Boot(layout) => layout.as_ref().and_then(|l| l.global(m, name)),
+        let given: std::collections::HashMap<(&str, &str), u32> = match &plan {
+            Plan::Boot(_) => Default::default(),
             Plan::Restore(restored) => restored
                 .globals
                 .iter()
-                .find(|(rm, rn, _)| rm == m && rn == name)
-                .map(|(_, _, value)| *value as u32),
+                .map(|(m, n, value)| ((m.as_str(), n.as_str()), *value as u32))
+                .collect(),
+        };
+        let restored_global = |m: &str, name: &str| match &plan {
+            Plan::Boot(layout) => layout.as_ref().and_then(|l| l.global(m, name)),
+            Plan::Restore(_) => given.get(&(m, name)).copied(),
         };
         let mut imported_globals = Vec::new();
         let mut own_memory = None;
@@ -183,7 +187,55 @@ impl EmscriptenInstance {
         }
         let instance = Instance::new(&mut *store, module, &imports)
             .map_err(|e| Error::instantiate(module, e))?;
+        let memory_base = restored_global("env", "__memory_base").unwrap_or(0);
+        let this = Self::attach(
+            store,
+            instance,
+            own_memory,
+            own_table,
+            get,
+            imported_globals,
+            |dylinker| dylinker.attach_main(instance, memory_base, shared, got),
+        )?;
+        if matches!(plan, Plan::Boot(Some(_))) {
+            this.call_export(store, "__wasm_apply_data_relocs")?;
+        }
+        Ok(this)
+    }
 
+    /// Instantiates a module all of whose imports are functions of the
+    /// linker `pre` was made from (a snapshot's module baked with its
+    /// imported globals defined, see `pyodide_snapshot::bake_with`): no
+    /// import is resolved per instance. The dynamic linker finds what the
+    /// host provides in `linker` (the one `pre` came from) and the `GOT`
+    /// entries among the module's exports (`GOT.func.<name>`,
+    /// `GOT.mem.<name>`) when a side module first needs them.
+    pub fn instantiate_pre<T: 'static>(
+        store: &mut Store<T>,
+        pre: &InstancePre<T>,
+        linker: Arc<Linker<T>>,
+        get: CtxGetter<T>,
+    ) -> Result<Self, Error> {
+        let instance = pre
+            .instantiate(&mut *store)
+            .map_err(|e| Error::instantiate(pre.module(), e))?;
+        Self::attach(store, instance, None, None, get, Vec::new(), |dylinker| {
+            dylinker.attach_main_linked(instance, linker)
+        })
+    }
+
+    /// What every instantiation ends with: the memory and table found, the
+    /// host state given its handles, the dynamic linker told of the main
+    /// module (by `attach`).
+    fn attach<T: 'static>(
+        store: &mut Store<T>,
+        instance: Instance,
+        own_memory: Option<Memory>,
+        own_table: Option<Table>,
+        get: CtxGetter<T>,
+        imported_globals: Vec<(String, String, Global)>,
+        attach: impl FnOnce(&mut crate::dlopen::DynamicLinker),
+    ) -> Result<Self, Error> {
         let memory = match own_memory {
             Some(memory) => memory,
             None => instance
@@ -210,11 +262,10 @@ impl EmscriptenInstance {
         };
         let ctx = get(store.data_mut());
         ctx.handles = Some(handles);
-        let memory_base = restored_global("env", "__memory_base").unwrap_or(0);
-        ctx.dylinker.attach_main(instance, memory_base, shared, got);
+        attach(&mut ctx.dylinker);
 
         let initial_table_len = table.size(&*store);
-        let this = EmscriptenInstance {
+        Ok(EmscriptenInstance {
             instance,
             memory,
             table,
@@ -222,11 +273,7 @@ impl EmscriptenInstance {
             free,
             imported_globals: imported_globals.into(),
             initial_table_len,
-        };
-        if matches!(plan, Plan::Boot(Some(_))) {
-            this.call_export(store, "__wasm_apply_data_relocs")?;
-        }
-        Ok(this)
+        })
     }
 
     /// The wasmtime instance.
@@ -249,6 +296,30 @@ impl EmscriptenInstance {
     /// are what [`RestoredImports::globals`] gives back.
     pub fn imported_globals(&self) -> &[(String, String, Global)] {
         &self.imported_globals
+    }
+
+    /// The current value of the module's imported global `module`.`name`:
+    /// the global the host created for it, or — in a module baked with its
+    /// imported globals defined — the global exported in its place.
+    pub fn global_import_value<T>(
+        &self,
+        store: &mut Store<T>,
+        module: &str,
+        name: &str,
+    ) -> Option<Val> {
+        if let Some((_, _, global)) = self
+            .imported_globals
+            .iter()
+            .find(|(m, n, _)| m == module && n == name)
+        {
+            return Some(global.get(&mut *store));
+        }
+        let export = format!("{module}.{name}");
+        Some(
+            self.instance
+                .get_global(&mut *store, &export)?
+                .get(&mut *store),
+        )
     }
 
     /// The function table's length right after instantiation (before the

@@ -286,10 +286,36 @@ struct GotEntry {
 struct MainModule {
     instance: Instance,
     memory_base: u32,
-    /// What the main module imports from `env`/`wasi_snapshot_preview1`
-    /// (host functions, and for a relocatable module its memory, table,
-    /// stack pointer and tags), by field name.
-    imports: Arc<HashMap<String, Extern>>,
+    /// What the host gives: see [`HostImports`].
+    imports: HostImports,
+}
+
+/// Where the loader finds what the host provides (host functions, and for
+/// a relocatable module its memory, table, stack pointer and tags).
+#[derive(Clone)]
+enum HostImports {
+    /// What the main module was given for its `env`/`wasi_snapshot_preview1`
+    /// imports, by field name.
+    Given(Arc<HashMap<String, Extern>>),
+    /// The `Linker<T>` the main module was pre-instantiated from (as
+    /// `Any`: the loader's state does not know the store's data type),
+    /// asked on demand.
+    Linker(Arc<dyn std::any::Any + Send + Sync>),
+}
+
+impl HostImports {
+    fn get<T: 'static>(&self, store: &mut StoreContextMut<'_, T>, name: &str) -> Option<Extern> {
+        match self {
+            HostImports::Given(map) => map.get(name).cloned(),
+            HostImports::Linker(any) => {
+                let linker = any.downcast_ref::<Linker<T>>()?;
+                linker
+                    .get(&mut *store, ENV, name)
+                    .or_else(|_| linker.get(&mut *store, WASI, name))
+                    .ok()
+            }
+        }
+    }
 }
 
 struct Library {
@@ -305,6 +331,9 @@ pub(crate) struct DynamicLinker {
     /// Ordered, so the slots filling it hands out are the same on every
     /// run (a restore replays them).
     got: BTreeMap<String, GotEntry>,
+    /// The main module's `GOT` entries are its exports `GOT.func.<name>`
+    /// and `GOT.mem.<name>`, not yet in `got` (see `attach_main_linked`).
+    got_in_exports: bool,
     /// Function identity (`Func::to_raw`) → its table slot; built from the
     /// table on first use, then kept up to date.
     slots: Option<HashMap<usize, u32>>,
@@ -335,7 +364,7 @@ impl DynamicLinker {
         self.main = Some(MainModule {
             instance,
             memory_base,
-            imports: Arc::new(imports),
+            imports: HostImports::Given(Arc::new(imports)),
         });
         for (name, global) in got {
             self.got.insert(
@@ -346,6 +375,24 @@ impl DynamicLinker {
                 },
             );
         }
+    }
+
+    /// Called instead of `attach_main` for a main module instantiated from
+    /// an `InstancePre` of `linker`: a non-relocatable module (memory base
+    /// 0) whose imported globals were baked into exported ones. Nothing is
+    /// looked up now: host imports and `GOT` entries are found when a side
+    /// module first needs them.
+    pub(crate) fn attach_main_linked<T: 'static>(
+        &mut self,
+        instance: Instance,
+        linker: Arc<Linker<T>>,
+    ) {
+        self.main = Some(MainModule {
+            instance,
+            memory_base: 0,
+            imports: HostImports::Linker(linker),
+        });
+        self.got_in_exports = true;
     }
 
     /// The loaded libraries in load order.
@@ -415,6 +462,7 @@ pub fn function_slot<T: 'static>(
     name: &str,
 ) -> Result<u32, DlopenError> {
     let mut store = store.as_context_mut();
+    ensure_main_got(&mut store, get);
     let main = get(store.data_mut())
         .dylinker
         .main
@@ -468,6 +516,42 @@ pub fn restore_slot<T: 'static>(
     Ok(())
 }
 
+/// Puts the main module's `GOT` entries into the loader's table when they
+/// are still only its exports (see `DynamicLinker::attach_main_linked`).
+fn ensure_main_got<T: 'static>(store: &mut StoreContextMut<'_, T>, get: CtxGetter<T>) {
+    let linker = &mut get(store.data_mut()).dylinker;
+    if !linker.got_in_exports {
+        return;
+    }
+    linker.got_in_exports = false;
+    let Some(main) = linker.main.clone() else {
+        return;
+    };
+    let module = main.instance.module(&*store).clone();
+    let names: Vec<(String, String)> = module
+        .exports()
+        .filter_map(|e| {
+            let symbol = e
+                .name()
+                .strip_prefix("GOT.func.")
+                .or_else(|| e.name().strip_prefix("GOT.mem."))?;
+            Some((e.name().to_owned(), symbol.to_owned()))
+        })
+        .collect();
+    for (export, symbol) in names {
+        if let Some(global) = main.instance.get_global(&mut *store, &export) {
+            get(store.data_mut())
+                .dylinker
+                .got
+                .entry(symbol)
+                .or_insert(GotEntry {
+                    global,
+                    required: false,
+                });
+        }
+    }
+}
+
 fn load<T: 'static>(
     store: &mut StoreContextMut<'_, T>,
     get: CtxGetter<T>,
@@ -476,6 +560,7 @@ fn load<T: 'static>(
     options: &LoadOptions,
     scope: &mut Vec<usize>,
 ) -> Result<usize, DlopenError> {
+    ensure_main_got(store, get);
     let linker = &mut get(store.data_mut()).dylinker;
     if let Some(&index) = linker.by_path.get(path) {
         let library = &mut linker.libraries[index];
@@ -735,7 +820,7 @@ type Owner = Option<usize>;
 /// Looks `name` up where every library looks first: the main module's
 /// exports, what the main module imports (the host), then the libraries
 /// loaded with `RTLD_GLOBAL`, in load order.
-fn resolve_global<T>(
+fn resolve_global<T: 'static>(
     store: &mut StoreContextMut<'_, T>,
     get: CtxGetter<T>,
     main: &MainModule,
@@ -744,10 +829,10 @@ fn resolve_global<T>(
     if let Some(value) = main.instance.get_export(&mut *store, name) {
         return Some((classify(store, value, main.memory_base), None));
     }
-    if let Some(value) = main.imports.get(name) {
+    if let Some(value) = main.imports.get(store, name) {
         let symbol = match value {
-            Extern::Func(f) => Symbol::Func(*f),
-            other => Symbol::Other(other.clone()),
+            Extern::Func(f) => Symbol::Func(f),
+            other => Symbol::Other(other),
         };
         return Some((symbol, None));
     }
@@ -762,7 +847,7 @@ fn resolve_global<T>(
 
 /// `resolve_global`, then the libraries of `scope` (this load's), then
 /// library `own`'s exports.
-fn resolve_scoped<T>(
+fn resolve_scoped<T: 'static>(
     store: &mut StoreContextMut<'_, T>,
     get: CtxGetter<T>,
     main: &MainModule,
@@ -922,7 +1007,7 @@ fn lazy_stub<T: 'static>(
 /// then this load's libraries and every other loaded library. Functions get
 /// their existing table slot (or one new slot); an unresolved weak entry
 /// becomes 0, an unresolved required one fails the load.
-fn fill_got<T>(
+fn fill_got<T: 'static>(
     store: &mut StoreContextMut<'_, T>,
     get: CtxGetter<T>,
     main: &MainModule,

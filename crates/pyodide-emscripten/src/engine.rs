@@ -7,7 +7,9 @@
 use std::hash::{Hash, Hasher};
 
 use sha2::{Digest, Sha256};
-use wasmtime::{Config, Engine, OptLevel};
+use wasmtime::{
+    Config, Enabled, Engine, InstanceAllocationStrategy, OptLevel, PoolingAllocationConfig,
+};
 
 use crate::{Error, boxed};
 
@@ -33,9 +35,33 @@ impl Default for EngineSettings {
     }
 }
 
+/// How many instances (interpreters, each with its linear memory, its GC
+/// heap and up to three tables) one engine can hold at once: the size of
+/// its pooling allocator. Instantiating one more fails with an error that
+/// names the limit.
+pub const MAX_INSTANCES: u32 = 256;
+
+/// Side modules and helper modules (the call trampoline) share their
+/// interpreter's memory and table but each is a core instance of its own.
+const MAX_CORE_INSTANCES: u32 = 16 * MAX_INSTANCES;
+
+/// Largest function table (Pyodide 314 starts with 8,733 entries; side
+/// modules and the dynamic linker add theirs).
+pub const MAX_TABLE_ELEMENTS: usize = 262_144;
+
+/// Bytes of each linear memory kept resident when its slot is freed: the
+/// pages the instance wrote are copied back from the image (found with
+/// Linux's `PAGEMAP_SCAN` where available) instead of being unmapped, so
+/// the next instance restored into the slot takes no page fault on them.
+const KEEP_RESIDENT: usize = 64 << 20;
+
 /// Creates the engine: standard exceptions (the legacy form is translated
 /// away before compiling), reference types and GC (Pyodide uses `externref`
-/// tables; `exnref` values live on the GC heap), copy-on-write memory images.
+/// tables; `exnref` values live on the GC heap), copy-on-write memory
+/// images, and the pooling allocator (see [`MAX_INSTANCES`]): linear
+/// memories, tables and GC heaps live in slots reserved once, and a slot
+/// freed by one instance of a module is reused, already mapped, by the
+/// next — what makes restoring a snapshot cheap in a long-running process.
 pub fn new_engine(settings: &EngineSettings) -> Result<Engine, Error> {
     let mut config = Config::new();
     config
@@ -56,6 +82,19 @@ pub fn new_engine(settings: &EngineSettings) -> Result<Engine, Error> {
         } else {
             OptLevel::None
         });
+    let mut pool = PoolingAllocationConfig::new();
+    // A store's GC heap takes a memory slot too.
+    pool.total_memories(2 * MAX_INSTANCES)
+        .total_gc_heaps(MAX_INSTANCES)
+        .total_tables(3 * MAX_INSTANCES)
+        .total_core_instances(MAX_CORE_INSTANCES)
+        .max_tables_per_module(3)
+        .table_elements(MAX_TABLE_ELEMENTS)
+        .max_core_instance_size(16 << 20)
+        .linear_memory_keep_resident(KEEP_RESIDENT)
+        .table_keep_resident(1 << 20)
+        .pagemap_scan(Enabled::Auto);
+    config.allocation_strategy(InstanceAllocationStrategy::Pooling(pool));
     Engine::new(&config).map_err(|e| Error::Engine(boxed(e)))
 }
 

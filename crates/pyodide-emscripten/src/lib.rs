@@ -52,7 +52,7 @@ pub use dlopen::{
     AddedSlot, DlopenError, LibraryBases, LoadOptions, LoadedLibrary, UndefinedSymbol,
     function_slot, library_function, load_library, restore_slot,
 };
-pub use engine::{EngineSettings, new_engine};
+pub use engine::{EngineSettings, MAX_INSTANCES, new_engine};
 pub use linker::{CtxGetter, add_to_linker, define_missing_as_traps};
 pub use module_cache::{ArtifactCheck, CacheOutcome, LoadedModule, ModuleCache, RebuildReason};
 pub use trampoline::CallTrampoline;
@@ -118,6 +118,17 @@ pub enum Error {
         /// wasmtime's error.
         #[source]
         source: Box<dyn std::error::Error + Send + Sync>,
+    },
+    /// The engine already holds as many instances as its pooling allocator
+    /// has slots for (see [`engine::MAX_INSTANCES`]); one must end first.
+    #[error(
+        "too many interpreters at once: this runtime holds at most {limit} (wasmtime: {detail})"
+    )]
+    TooManyInstances {
+        /// The number of instance slots.
+        limit: u32,
+        /// Which pool ran out, as wasmtime says it.
+        detail: String,
     },
     /// The module lacks an export the host needs.
     #[error("the module does not export '{0}'")]
@@ -203,6 +214,12 @@ pub enum Error {
 
 impl Error {
     pub(crate) fn instantiate(module: &wasmtime::Module, error: wasmtime::Error) -> Error {
+        if let Some(limit) = error.downcast_ref::<wasmtime::PoolConcurrencyLimitError>() {
+            return Error::TooManyInstances {
+                limit: engine::MAX_INSTANCES,
+                detail: limit.to_string(),
+            };
+        }
         let name = module.name().unwrap_or("pyodide.asm.wasm").to_owned();
         Error::Instantiate {
             name,

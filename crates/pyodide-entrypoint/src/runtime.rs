@@ -88,7 +88,7 @@ pub struct Runtime {
     /// `base_linker` plus traps for the imports the host does not
     /// implement, made for the first module instantiated (the main module
     /// and a snapshot's module import the same functions).
-    linker: OnceLock<Linker<HostState>>,
+    linker: OnceLock<Arc<Linker<HostState>>>,
     pub(crate) trampoline: CallTrampoline,
     lock_file: PathBuf,
     /// SHA-256 of the original `pyodide.asm.wasm` (a snapshot's identity).
@@ -194,7 +194,7 @@ impl Runtime {
     /// with: the host imports, and imports the host does not implement
     /// defined once as traps naming them, so instantiating (every boot and
     /// restore) only looks them up.
-    pub(crate) fn linker(&self, module: &Module) -> Result<&Linker<HostState>, Error> {
+    pub(crate) fn linker(&self, module: &Module) -> Result<&Arc<Linker<HostState>>, Error> {
         if let Some(linker) = self.linker.get() {
             return Ok(linker);
         }
@@ -208,7 +208,7 @@ impl Runtime {
         pyodide_emscripten::define_missing_as_traps(&mut linker, &mut scratch, module).map_err(
             |e| Error::Host(pyodide_emscripten::Error::Engine(e.into_boxed_dyn_error())),
         )?;
-        Ok(self.linker.get_or_init(|| linker))
+        Ok(self.linker.get_or_init(|| Arc::new(linker)))
     }
 
     /// The Pyodide release this runtime runs.

@@ -23,6 +23,7 @@
 //! from the OS after every restore.
 
 use std::path::{Path, PathBuf};
+use std::sync::{Arc, OnceLock};
 
 use pyodide_emscripten::{
     AddedSlot, ArtifactCheck, EmscriptenInstance, LibraryBases, LoadOptions, RestoredImports,
@@ -32,13 +33,13 @@ use pyodide_snapshot::{
     ArtifactDigest, PackageFile, SideModule, SideSlot, Sidecar, read_sidecar, write_sidecar,
 };
 use pyodide_vfs::{Dirfd, GuestPath, OsEntropy};
-use wasmtime::{Module, Ref, RefType, Val};
+use wasmtime::{ExternType, InstancePre, Linker, Module, Ref, RefType, Val};
 
 pub use pyodide_snapshot::SnapshotKind;
 
 use crate::interpreter::{apply_mounts, base_vfs, new_store, stdlib_zip};
 use crate::packages::PYTHON_MODULES_GUEST_DIR;
-use crate::runtime::{Runtime, ctx_of};
+use crate::runtime::{HostState, Runtime, ctx_of};
 use crate::vfs_image::{self, VfsImage};
 use crate::{Error, Interpreter, InterpreterConfig, Mount, Packages, RunError};
 
@@ -69,7 +70,7 @@ pub const BASELINE_IMPORTS: &[&str] = &[
 /// Revision of what a baseline contains (its import list and how it is
 /// made, and the sidecar format: builds that disagree must not share a
 /// file); part of the automatic baseline's file name.
-const BASELINE_REVISION: u32 = 5;
+const BASELINE_REVISION: u32 = 6;
 
 /// The name under which the driver's `run` function is anchored.
 const DRIVER_ANCHOR: &str = "driver_run";
@@ -118,7 +119,14 @@ pub struct Snapshot {
     sidecar: Sidecar,
     module: Module,
     vfs: VfsImage,
+    /// The module pre-linked with the runtime's linker (kept with that
+    /// linker, to use it only with the same runtime), made at the first
+    /// restore; `None` inside when the module imports more than functions.
+    pre: OnceLock<Option<PreLinked>>,
 }
+
+/// A snapshot's module pre-linked, with the linker it was linked with.
+type PreLinked = (Arc<Linker<HostState>>, InstancePre<HostState>);
 
 impl std::fmt::Debug for Snapshot {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -164,7 +172,38 @@ impl Snapshot {
             sidecar,
             module,
             vfs,
+            pre: OnceLock::new(),
         })
+    }
+
+    /// The module pre-linked with `runtime`'s host imports, when all its
+    /// imports are functions (a module baked with its imported globals
+    /// defined) and `runtime` is the one it was first pre-linked with.
+    fn instance_pre(
+        &self,
+        runtime: &Runtime,
+    ) -> Result<Option<&PreLinked>, Error> {
+        let linker = runtime.linker(&self.module)?;
+        if self.pre.get().is_none() {
+            let only_functions = self
+                .module
+                .imports()
+                .all(|i| matches!(i.ty(), ExternType::Func(_)));
+            let pre = if only_functions {
+                let pre = linker.instantiate_pre(&self.module).map_err(|e| {
+                    Error::Host(pyodide_emscripten::Error::Engine(e.into_boxed_dyn_error()))
+                })?;
+                Some((linker.clone(), pre))
+            } else {
+                None
+            };
+            let _ = self.pre.set(pre);
+        }
+        Ok(self
+            .pre
+            .get()
+            .and_then(|p| p.as_ref())
+            .filter(|(made_with, _)| Arc::ptr_eq(made_with, linker)))
     }
 
     /// The sidecar's path.
@@ -369,6 +408,7 @@ impl Runtime {
             sidecar,
             module,
             vfs,
+            pre: OnceLock::new(),
         })
     }
 }
@@ -469,13 +509,40 @@ fn capture(
         DRIVER_ANCHOR.to_owned(),
         interpreter.driver_run as u32 as u64,
     )];
-    for (module, name, global) in interpreter.instance.imported_globals() {
-        match global.get(&mut *store) {
-            Val::I32(0) => {}
-            Val::I32(value) => anchors.push((
-                format!("{IMPORT_ANCHOR_PREFIX}{module}:{name}"),
-                value as u32 as u64,
-            )),
+    // A module that imports nothing but functions and globals (Pyodide
+    // 314's `GOT.func` entries) is baked with those globals defined, so a
+    // restore instantiates it pre-linked; a relocatable one (0.29.3, which
+    // imports its table and tags too) gets them from the host again.
+    let main_imports: Vec<(String, String, ExternType)> = runtime
+        .main_module()?
+        .imports()
+        .map(|i| (i.module().to_owned(), i.name().to_owned(), i.ty()))
+        .collect();
+    let define_globals = main_imports
+        .iter()
+        .all(|(_, _, ty)| matches!(ty, ExternType::Func(_) | ExternType::Global(_)));
+    let mut imported_globals = Vec::new();
+    for (module, name, ty) in &main_imports {
+        if !matches!(ty, ExternType::Global(_)) {
+            continue;
+        }
+        let value = interpreter
+            .instance
+            .global_import_value(&mut *store, module, name);
+        match value {
+            Some(Val::I32(value)) => {
+                imported_globals.push((
+                    module.clone(),
+                    name.clone(),
+                    pyodide_snapshot::GlobalValue::I32(value),
+                ));
+                if value != 0 {
+                    anchors.push((
+                        format!("{IMPORT_ANCHOR_PREFIX}{module}:{name}"),
+                        value as u32 as u64,
+                    ));
+                }
+            }
             other => {
                 return Err(Error::SnapshotState(format!(
                     "imported global '{module}.{name}' holds {other:?}, which a snapshot cannot \
@@ -533,7 +600,10 @@ fn capture(
         source,
     })?;
     let instrumented = pyodide_snapshot::export_mutable_globals(&instrumented)?;
-    let baked = pyodide_snapshot::bake(&instrumented, &captured)?;
+    let options = pyodide_snapshot::BakeOptions {
+        define_imported_globals: define_globals.then_some(imported_globals),
+    };
+    let baked = pyodide_snapshot::bake_with(&instrumented, &captured, &options)?;
 
     let sidecar = Sidecar {
         kind,
@@ -665,13 +735,18 @@ impl Interpreter {
                 .collect(),
             table_len: sidecar.table_len,
         };
-        let instance = EmscriptenInstance::instantiate_restored(
-            &mut store,
-            runtime.linker(&snapshot.module)?,
-            &snapshot.module,
-            &restored,
-            ctx_of,
-        )?;
+        let instance = match snapshot.instance_pre(runtime)? {
+            Some((linker, pre)) => {
+                EmscriptenInstance::instantiate_pre(&mut store, pre, linker.clone(), ctx_of)?
+            }
+            None => EmscriptenInstance::instantiate_restored(
+                &mut store,
+                runtime.linker(&snapshot.module)?,
+                &snapshot.module,
+                &restored,
+                ctx_of,
+            )?,
+        };
         runtime.trampoline.install(&mut store, &instance)?;
         for (index, len) in &sidecar.null_tables {
             let name = pyodide_snapshot::instrument::table_export_name(*index);

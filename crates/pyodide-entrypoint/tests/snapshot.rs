@@ -295,3 +295,42 @@ fn state_a_restore_cannot_rebuild_refuses_the_snapshot() -> Result<()> {
         Ok(())
     })
 }
+
+/// A runtime holds at most `MAX_INSTANCES` interpreters at once (its
+/// pooling allocator's slots): one more is refused with an error naming
+/// the limit, the others keep working, and a slot freed by a dropped
+/// interpreter serves the next restore, which starts from the snapshot
+/// again (nothing of the dropped instance's state shows).
+#[test]
+fn a_runtime_refuses_one_interpreter_too_many_and_reuses_freed_slots() -> Result<()> {
+    on_big_stack(|| -> Result<()> {
+        let runtime = runtime("314.0.7")?;
+        let snapshot = runtime.baseline_snapshot()?;
+        let limit = pyodide_emscripten::MAX_INSTANCES as usize;
+        let mut alive = Vec::with_capacity(limit);
+        for i in 0..limit {
+            let mut interpreter =
+                Interpreter::restore(&runtime, &snapshot, InterpreterConfig::default())
+                    .map_err(|e| anyhow::anyhow!("restore {i}: {e}"))?;
+            interpreter.run(&format!("import sys; sys.marker = {i}"), &[])?;
+            alive.push(interpreter);
+        }
+        match Interpreter::restore(&runtime, &snapshot, InterpreterConfig::default()) {
+            Err(Error::Host(pyodide_emscripten::Error::TooManyInstances { limit: l, .. })) => {
+                assert_eq!(l as usize, limit)
+            }
+            Err(other) => panic!("expected TooManyInstances, got: {other}"),
+            Ok(_) => panic!("interpreter {} was accepted", limit + 1),
+        }
+        // The others are unharmed.
+        alive[7].run("import sys; assert sys.marker == 7", &[])?;
+        drop(alive.pop());
+        let out = run_restored(
+            &runtime,
+            &snapshot,
+            "import sys; print(hasattr(sys, 'marker'))",
+        )?;
+        assert_eq!(out, "False\n");
+        Ok(())
+    })
+}
