@@ -22,7 +22,7 @@ use wasmtime::TypedFunc;
 use crate::Error;
 use crate::interpreter::Interpreter;
 
-const POLICY: &str = include_str!("entropy_policy.py");
+pub(crate) const POLICY: &str = include_str!("entropy_policy.py");
 const POLICY_MODULE: &str = "_pyworkerd_entropy";
 const PY_FILE_INPUT: i32 = 257;
 

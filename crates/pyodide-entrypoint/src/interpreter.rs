@@ -12,7 +12,7 @@ use wasmtime::{Store, TypedFunc};
 use crate::runtime::{HostState, Runtime, ctx_of};
 use crate::{AddedSlot, Error, LoadOptions, LoadedLibrary, PYTHON_MODULES_GUEST_DIR, Packages};
 
-const DRIVER: &str = include_str!("driver.py");
+pub(crate) const DRIVER: &str = include_str!("driver.py");
 /// The file name of the driver's code: `<exec>`, as Pyodide's `runPython`
 /// (which the reference runner uses) names it.
 const DRIVER_FILENAME: &str = "<exec>";

@@ -33,6 +33,7 @@ use pyodide_snapshot::{
     ArtifactDigest, PackageFile, SideModule, SideSlot, Sidecar, read_sidecar, write_sidecar,
 };
 use pyodide_vfs::{Dirfd, GuestPath, OsEntropy};
+use sha2::{Digest, Sha256};
 use wasmtime::{ExternType, InstancePre, Linker, Module, Ref, RefType, Val};
 
 pub use pyodide_snapshot::SnapshotKind;
@@ -179,10 +180,7 @@ impl Snapshot {
     /// The module pre-linked with `runtime`'s host imports, when all its
     /// imports are functions (a module baked with its imported globals
     /// defined) and `runtime` is the one it was first pre-linked with.
-    fn instance_pre(
-        &self,
-        runtime: &Runtime,
-    ) -> Result<Option<&PreLinked>, Error> {
+    fn instance_pre(&self, runtime: &Runtime) -> Result<Option<&PreLinked>, Error> {
         let linker = runtime.linker(&self.module)?;
         if self.pre.get().is_none() {
             let only_functions = self
@@ -251,15 +249,27 @@ fn check_supported(runtime: &Runtime) -> Result<(), Error> {
 impl Runtime {
     /// Where the automatic baseline snapshot of this runtime lives:
     /// `<cache root>/snapshots/`, named after the Pyodide release, its
-    /// binary, the engine fingerprint and the baseline's revision.
+    /// binary, the engine fingerprint, the baseline's revision and a digest
+    /// of the Python code it holds (the driver, the entropy policy, the
+    /// import list), so a build that changes any of them makes its own.
     pub fn baseline_snapshot_path(&self) -> PathBuf {
         let identity = self.snapshot_identity();
+        let mut content = Sha256::new();
+        for part in [crate::interpreter::DRIVER, crate::entropy::POLICY] {
+            content.update(part.as_bytes());
+            content.update([0]);
+        }
+        for name in BASELINE_IMPORTS {
+            content.update(name.as_bytes());
+            content.update([0]);
+        }
         self.snapshots_dir.join(format!(
-            "baseline-{}-{}-{}-r{BASELINE_REVISION}-{}.snap",
+            "baseline-{}-{}-{}-r{BASELINE_REVISION}-{}-{}.snap",
             identity.pyodide_version,
             hex::encode(&identity.binary_sha256[..8]),
             hex::encode(&identity.engine_fingerprint[..8]),
             env!("CARGO_PKG_VERSION"),
+            hex::encode(&content.finalize()[..6]),
         ))
     }
 

@@ -163,3 +163,57 @@ fn the_memory_ceiling_is_a_memory_error_not_a_crash() -> Result<()> {
         Ok(())
     })
 }
+
+/// `asyncio.run()` with the default loop: there is no `socketpair` and no
+/// loopback network for the selector loop's self-pipe, so the driver lets
+/// the loop run without one; timers, `gather`, queues and timeouts work,
+/// and the patched module still has its source for tracebacks.
+const ASYNCIO_RUN: &str = r#"
+import asyncio, inspect, time
+import asyncio.selector_events as se
+
+async def main():
+    start = time.monotonic()
+    await asyncio.sleep(0.05)
+    values = await asyncio.gather(*(asyncio.sleep(0, i) for i in range(3)))
+    queue = asyncio.Queue()
+    async def produce():
+        for i in range(3):
+            await queue.put(i)
+            await asyncio.sleep(0.001)
+    task = asyncio.create_task(produce())
+    got = [await queue.get() for _ in range(3)]
+    await task
+    try:
+        async with asyncio.timeout(0.01):
+            await asyncio.sleep(10)
+    except TimeoutError:
+        timed_out = True
+    return values, got, timed_out, time.monotonic() - start >= 0.05
+
+print(asyncio.run(main()))
+loop = asyncio.new_event_loop()
+print(loop.run_until_complete(asyncio.sleep(0, "again")))
+loop.close()
+print("def __init__" in inspect.getsource(se.BaseSelectorEventLoop))
+"#;
+
+const ASYNCIO_RUN_OUTPUT: &str = "([0, 1, 2], [0, 1, 2], True, True)\nagain\nTrue\n";
+
+#[test]
+fn asyncio_run_works_with_the_default_loop() -> Result<()> {
+    on_big_stack(|| -> Result<()> {
+        for version in ["314.0.7", "0.29.3"] {
+            let mut py = boot(version)?;
+            let result = py.interpreter.run(ASYNCIO_RUN, &[]);
+            let stderr = String::from_utf8_lossy(&py.stderr.contents()).into_owned();
+            result.map_err(|e| anyhow::anyhow!("{version}: {e}\n{stderr}"))?;
+            assert_eq!(
+                String::from_utf8_lossy(&py.stdout.contents()),
+                ASYNCIO_RUN_OUTPUT,
+                "{version}"
+            );
+        }
+        Ok(())
+    })
+}

@@ -334,3 +334,22 @@ fn a_runtime_refuses_one_interpreter_too_many_and_reuses_freed_slots() -> Result
         Ok(())
     })
 }
+
+/// The driver's asyncio fix is in the baseline too (it is made with the
+/// driver of this build: its file name carries the driver's digest).
+#[test]
+fn asyncio_run_works_after_a_restore() -> Result<()> {
+    on_big_stack(|| -> Result<()> {
+        let runtime = runtime("314.0.7")?;
+        let snapshot = runtime.baseline_snapshot()?;
+        let out = run_restored(
+            &runtime,
+            &snapshot,
+            "import asyncio\n\
+             async def main():\n    await asyncio.sleep(0.01)\n    return 'done'\n\
+             print(asyncio.run(main()))",
+        )?;
+        assert_eq!(out, "done\n");
+        Ok(())
+    })
+}
