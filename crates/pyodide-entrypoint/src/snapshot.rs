@@ -71,7 +71,7 @@ pub const BASELINE_IMPORTS: &[&str] = &[
 /// Revision of what a baseline contains (its import list and how it is
 /// made, and the sidecar format: builds that disagree must not share a
 /// file); part of the automatic baseline's file name.
-const BASELINE_REVISION: u32 = 6;
+const BASELINE_REVISION: u32 = 7;
 
 /// The name under which the driver's `run` function is anchored.
 const DRIVER_ANCHOR: &str = "driver_run";

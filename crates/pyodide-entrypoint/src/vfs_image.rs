@@ -8,21 +8,29 @@
 //! archives, told apart by their device number; they are mounted again
 //! from the configuration), devices (`/dev` is rebuilt by the VFS itself)
 //! and the shared standard-library archive (re-created from the runtime).
-//! Open descriptors other than stdio make the capture fail: a restored
-//! instance starts with only 0, 1 and 2 open.
+//! Open descriptors beyond stdio are captured when they are regular files
+//! or directories of the captured tree: their number, path, status flags,
+//! close-on-exec flag and (for files) offset. Any other open descriptor — a
+//! pipe, a socket, a device, a file on a mount, a file unlinked while open
+//! — makes the capture fail with a message naming it. Descriptors that
+//! shared one open file description (`dup`) come back as separate ones,
+//! each at the captured offset; a directory stream starts over.
 //!
 //! [`apply`] replays an image onto a freshly laid-out VFS: directories are
-//! created (or given their recorded mode), files written, symlinks made.
+//! created (or given their recorded mode), files written, symlinks made,
+//! then the descriptors opened again at their numbers.
+
+use std::collections::HashMap;
 
 use pyodide_vfs::{
-    Dirfd, Errno, Fd, FileKind, GuestPath, MAX_FDS, OpenFlags, SetTime, Timespec, Vfs,
+    Dirfd, Errno, Fd, FileKind, GuestPath, MAX_FDS, OpenFlags, SetTime, Timespec, Vfs, Whence,
 };
 use serde::{Deserialize, Serialize};
 
 use crate::Error;
 
 /// Layout revision of [`VfsImage`] inside the sidecar's opaque bytes.
-const IMAGE_FORMAT: u32 = 1;
+const IMAGE_FORMAT: u32 = 2;
 
 /// The file system state of a snapshot.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -34,6 +42,20 @@ pub(crate) struct VfsImage {
     pub(crate) umask: u32,
     /// Every captured node, parents before children.
     pub(crate) entries: Vec<Entry>,
+    /// Open descriptors beyond stdio, by number.
+    descriptors: Vec<Descriptor>,
+}
+
+/// An open descriptor of a captured file or directory.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+struct Descriptor {
+    fd: u32,
+    path: Vec<u8>,
+    /// `F_GETFL`: access mode and status flags.
+    flags: u32,
+    cloexec: bool,
+    /// The file offset (0 for a directory).
+    offset: u64,
 }
 
 /// One node of the tree.
@@ -66,21 +88,50 @@ fn errno_at(path: &[u8], errno: Errno) -> Error {
 /// Captures the in-memory tree of `vfs` (see the module documentation);
 /// `skip` are paths re-created by the runtime itself (the stdlib archive).
 pub(crate) fn capture(vfs: &mut Vfs, umask: u32, skip: &[&str]) -> Result<VfsImage, Error> {
-    for fd in 3..MAX_FDS {
-        if vfs.is_open(Fd(fd)) {
-            let what = vfs
-                .fstat(Fd(fd))
-                .map(|s| format!("{:?}", s.kind))
-                .unwrap_or_default();
-            return Err(refused(format!(
-                "descriptor {fd} ({what}) is open; a snapshot can only be taken with stdio alone open"
-            )));
-        }
-    }
     let cwd = vfs.getcwd().map_err(|e| errno_at(b"<cwd>", e))?;
     let root = vfs
         .stat(Dirfd::Cwd, GuestPath::from("/"), false)
         .map_err(|e| errno_at(b"/", e))?;
+    // Open descriptors first (the walk below opens its own): (fd, inode,
+    // flags, cloexec, offset), their paths found by inode during the walk.
+    let mut open = Vec::new();
+    for fd in 3..MAX_FDS {
+        if !vfs.is_open(Fd(fd)) {
+            continue;
+        }
+        let cannot = |why: String| {
+            refused(format!(
+                "descriptor {fd} is open on {why}, which a snapshot cannot reopen; close it \
+                 before the snapshot is taken"
+            ))
+        };
+        let stat = vfs
+            .fstat(Fd(fd))
+            .map_err(|e| cannot(format!("something fstat refuses ({e})")))?;
+        match stat.kind {
+            FileKind::Regular | FileKind::Directory => {}
+            other => return Err(cannot(format!("a {other:?}"))),
+        }
+        if stat.dev != root.dev {
+            return Err(cannot("a file of a mounted tree".to_owned()));
+        }
+        if stat.nlink == 0 {
+            return Err(cannot("a file unlinked while open".to_owned()));
+        }
+        let flags = vfs
+            .status_flags(Fd(fd))
+            .map_err(|e| cannot(format!("a file whose flags cannot be read ({e})")))?;
+        let cloexec = vfs.cloexec(Fd(fd)).unwrap_or(false);
+        let offset = match stat.kind {
+            FileKind::Regular => vfs
+                .seek(Fd(fd), 0, Whence::Cur)
+                .map_err(|e| cannot(format!("a file whose offset cannot be read ({e})")))?,
+            _ => 0,
+        };
+        open.push((fd, stat.ino, flags.bits(), cloexec, offset));
+    }
+    let mut wanted: HashMap<u64, Option<Vec<u8>>> =
+        open.iter().map(|&(_, ino, ..)| (ino, None)).collect();
     let mut entries = Vec::new();
     let mut pending = vec![b"/".to_vec()];
     while let Some(dir) = pending.pop() {
@@ -120,6 +171,9 @@ pub(crate) fn capture(vfs: &mut Vfs, umask: u32, skip: &[&str]) -> Result<VfsIma
             if stat.dev != root.dev {
                 continue; // a mount: re-mounted from the configuration
             }
+            if let Some(slot @ None) = wanted.get_mut(&stat.ino) {
+                *slot = Some(path.clone());
+            }
             let node = match stat.kind {
                 FileKind::Directory => {
                     pending.push(path.clone());
@@ -147,11 +201,34 @@ pub(crate) fn capture(vfs: &mut Vfs, umask: u32, skip: &[&str]) -> Result<VfsIma
     }
     // Parents first: sort by path (a parent is a prefix of its children).
     entries.sort_by(|a, b| a.path.cmp(&b.path));
+    let mut descriptors = Vec::with_capacity(open.len());
+    for (fd, ino, flags, cloexec, offset) in open {
+        let path = if ino == root.ino {
+            Some(b"/".to_vec())
+        } else {
+            wanted.get(&ino).cloned().flatten()
+        };
+        let Some(path) = path else {
+            return Err(refused(format!(
+                "descriptor {fd} is open on a file outside the captured tree (under /dev or \
+                 re-created by the runtime), which a snapshot cannot reopen; close it before the \
+                 snapshot is taken"
+            )));
+        };
+        descriptors.push(Descriptor {
+            fd,
+            path,
+            flags,
+            cloexec,
+            offset,
+        });
+    }
     Ok(VfsImage {
         format: IMAGE_FORMAT,
         cwd,
         umask,
         entries,
+        descriptors,
     })
 }
 
@@ -219,6 +296,40 @@ pub(crate) fn apply(vfs: &mut Vfs, image: &VfsImage) -> Result<(), Error> {
     for entry in image.entries.iter().rev() {
         if matches!(entry.node, Node::Dir) {
             set_mtime(vfs, entry)?;
+        }
+    }
+    // Descriptors in increasing order: the one opened for each lands at the
+    // lowest free number, never above its own (which is free), and is
+    // moved there.
+    let mut descriptors: Vec<&Descriptor> = image.descriptors.iter().collect();
+    descriptors.sort_by_key(|d| d.fd);
+    for d in descriptors {
+        let at = |e| errno_at(&d.path, e);
+        if vfs.is_open(Fd(d.fd)) {
+            return Err(refused(format!(
+                "descriptor {} of the snapshot is already taken",
+                d.fd
+            )));
+        }
+        let flags = OpenFlags::from_bits(d.flags).ok_or_else(|| {
+            refused(format!(
+                "descriptor {} has unknown flags {:#o}",
+                d.fd, d.flags
+            ))
+        })?;
+        let opened = vfs
+            .open(Dirfd::Cwd, GuestPath::from(d.path.as_slice()), flags, 0)
+            .map_err(at)?;
+        let fd = if opened.0 == d.fd {
+            vfs.set_cloexec(opened, d.cloexec).map_err(at)?;
+            opened
+        } else {
+            let moved = vfs.dup3(opened, Fd(d.fd), d.cloexec).map_err(at)?;
+            vfs.close(opened).map_err(at)?;
+            moved
+        };
+        if d.offset > 0 {
+            vfs.seek(fd, d.offset as i64, Whence::Set).map_err(at)?;
         }
     }
     Ok(())
@@ -339,16 +450,68 @@ mod tests {
     }
 
     #[test]
-    fn an_open_descriptor_refuses_the_capture() {
+    fn open_descriptors_come_back_at_their_numbers_flags_and_offsets() {
         let mut vfs = Vfs::default();
-        write(&mut vfs, "/tmp/f", b"x", 0o644);
-        let fd = vfs
-            .open(Dirfd::Cwd, GuestPath::from("/tmp/f"), OpenFlags::RDONLY, 0)
-            .unwrap();
-        let err = capture(&mut vfs, 0o022, &[]).unwrap_err();
-        assert!(
-            err.to_string().contains(&format!("descriptor {} ", fd.0)),
-            "{err}"
+        write(&mut vfs, "/tmp/log", b"first\n", 0o644);
+        write(&mut vfs, "/tmp/data", b"0123456789", 0o644);
+        let open = |vfs: &mut Vfs, path: &str, flags| {
+            vfs.open(Dirfd::Cwd, GuestPath::from(path), flags, 0)
+                .unwrap()
+        };
+        let log = open(&mut vfs, "/tmp/log", OpenFlags::WRONLY | OpenFlags::APPEND);
+        let data = open(&mut vfs, "/tmp/data", OpenFlags::RDONLY);
+        let dir = open(&mut vfs, "/tmp", OpenFlags::RDONLY | OpenFlags::DIRECTORY);
+        let mut buf = [0u8; 4];
+        vfs.read(data, &mut buf).unwrap();
+        // A gap in the numbers, and close-on-exec on one.
+        let high = vfs.dup3(data, Fd(9), true).unwrap();
+        vfs.seek(high, 7, Whence::Set).unwrap(); // shared description
+        let image = decode(&encode(&capture(&mut vfs, 0o022, &[]).unwrap()).unwrap()).unwrap();
+
+        let mut fresh = Vfs::default();
+        apply(&mut fresh, &image).unwrap();
+        assert_eq!(
+            fresh.status_flags(log).unwrap(),
+            vfs.status_flags(log).unwrap()
         );
+        fresh.write(log, b"second\n").unwrap();
+        assert_eq!(
+            read_file(&mut fresh, b"/tmp/log").unwrap(),
+            b"first\nsecond\n"
+        );
+        let mut rest = [0u8; 3];
+        assert_eq!(fresh.read(data, &mut rest).unwrap(), 3);
+        assert_eq!(&rest, b"789");
+        assert_eq!(fresh.read(Fd(9), &mut rest).unwrap(), 3);
+        assert_eq!(&rest, b"789");
+        assert!(fresh.cloexec(Fd(9)).unwrap());
+        assert!(!fresh.cloexec(data).unwrap());
+        assert_eq!(fresh.fstat(dir).unwrap().kind, FileKind::Directory);
+        assert!(!fresh.is_open(Fd(8)));
+    }
+
+    #[test]
+    fn descriptors_a_snapshot_cannot_reopen_refuse_the_capture() {
+        let mut vfs = Vfs::default();
+        write(&mut vfs, "/tmp/gone", b"x", 0o644);
+        let fd = vfs
+            .open(
+                Dirfd::Cwd,
+                GuestPath::from("/tmp/gone"),
+                OpenFlags::RDONLY,
+                0,
+            )
+            .unwrap();
+        vfs.unlink(Dirfd::Cwd, GuestPath::from("/tmp/gone"))
+            .unwrap();
+        let err = capture(&mut vfs, 0o022, &[]).unwrap_err().to_string();
+        assert!(err.contains(&format!("descriptor {} ", fd.0)), "{err}");
+        assert!(err.contains("unlinked"), "{err}");
+        vfs.close(fd).unwrap();
+
+        let (read, _write) = vfs.pipe(OpenFlags::default()).unwrap();
+        let err = capture(&mut vfs, 0o022, &[]).unwrap_err().to_string();
+        assert!(err.contains(&format!("descriptor {} ", read.0)), "{err}");
+        assert!(err.contains("Fifo") || err.contains("Pipe"), "{err}");
     }
 }

@@ -275,13 +275,19 @@ fn dedicated_error(runtime: &Runtime, source: &str) -> Result<Error> {
 fn state_a_restore_cannot_rebuild_refuses_the_snapshot() -> Result<()> {
     on_big_stack(|| -> Result<()> {
         let runtime = runtime("314.0.7")?;
-        // An open file: a restored instance starts with stdio alone.
-        let err = dedicated_error(&runtime, "HANDLE = open('/tmp/kept-open', 'w')\n")?;
+        // An open pipe: nothing a restore could open again.
+        let err = dedicated_error(&runtime, "import os\nPIPE = os.pipe()\n")?;
         assert!(matches!(err, Error::SnapshotState(_)), "{err:?}");
         assert!(
-            err.to_string().contains("descriptor 3 (Regular) is open"),
+            err.to_string().contains("descriptor 3 is open on a Fifo"),
             "{err}"
         );
+        // A file unlinked while open.
+        let err = dedicated_error(
+            &runtime,
+            "import os\nHANDLE = open('/tmp/scratch', 'w')\nos.unlink('/tmp/scratch')\n",
+        )?;
+        assert!(err.to_string().contains("unlinked while open"), "{err}");
         // A ctypes callback: a function-table slot the host filled.
         let err = dedicated_error(
             &runtime,
@@ -350,6 +356,58 @@ fn asyncio_run_works_after_a_restore() -> Result<()> {
              print(asyncio.run(main()))",
         )?;
         assert_eq!(out, "done\n");
+        Ok(())
+    })
+}
+
+/// Files a module's top level left open come back in the restored
+/// instance at the same descriptors, with their modes and offsets: a log
+/// opened for appending goes on appending, a half-read file goes on from
+/// where it was.
+#[test]
+fn files_left_open_at_top_level_survive_a_restore() -> Result<()> {
+    on_big_stack(|| -> Result<()> {
+        let runtime = runtime("314.0.7")?;
+        let baseline = runtime.baseline_snapshot()?;
+        let dir = tempfile::tempdir()?;
+        let module = dir.path().join("holder.py");
+        std::fs::write(
+            &module,
+            "with open('/tmp/data.txt', 'w') as f:\n    f.write('line one\\nline two\\n')\n\
+             LOG = open('/tmp/app.log', 'a', buffering=1)\n\
+             LOG.write('made\\n')\n\
+             DATA = open('/tmp/data.txt')\n\
+             FIRST = DATA.readline()\n",
+        )?;
+        let path = dir.path().join("holder.snap");
+        let snapshot = runtime.create_snapshot(
+            &SnapshotRequest {
+                kind: SnapshotKind::Dedicated,
+                imports: vec![],
+                module: Some(module),
+                packages: Default::default(),
+            },
+            Some(&baseline),
+            &path,
+        )?;
+        for round in 0..2 {
+            let out = run_restored(
+                &runtime,
+                &snapshot,
+                &format!(
+                    "import holder\n\
+                     holder.LOG.write('restored {round}\\n')\n\
+                     print(repr(holder.FIRST), repr(holder.DATA.readline()))\n\
+                     print(open('/tmp/app.log').read().splitlines())"
+                ),
+            )?;
+            // Each restore starts from the snapshot's file, not the last run's.
+            assert_eq!(
+                out,
+                format!("'line one\\n' 'line two\\n'\n['made', 'restored {round}']\n"),
+                "round {round}"
+            );
+        }
         Ok(())
     })
 }
