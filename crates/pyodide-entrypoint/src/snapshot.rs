@@ -236,6 +236,27 @@ impl Snapshot {
     }
 }
 
+/// The automatic baselines of Pyodide `version` in `dir` other than
+/// `current` and its compiled module: what other builds made.
+fn stale_baselines(dir: &Path, version: &str, current: &Path) -> Vec<PathBuf> {
+    let prefix = format!("baseline-{version}-");
+    let current_artifact = artifact_path(current);
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return Vec::new();
+    };
+    entries
+        .flatten()
+        .map(|entry| entry.path())
+        .filter(|path| {
+            let name = path.file_name().unwrap_or_default().to_string_lossy();
+            name.starts_with(&prefix)
+                && (name.ends_with(".snap") || name.ends_with(".snap.cwasm"))
+                && *path != current
+                && *path != current_artifact
+        })
+        .collect()
+}
+
 fn check_supported(runtime: &Runtime) -> Result<(), Error> {
     match runtime.snapshot_unsupported() {
         Some(why) => Err(Error::SnapshotUnsupported {
@@ -282,7 +303,9 @@ impl Runtime {
     ///
     /// Any error of [`Runtime::create_snapshot`]. A file that is there but
     /// refused by [`Snapshot::load`] (damaged, of an older sidecar format)
-    /// is removed and made again.
+    /// is removed and made again. Once a new baseline is written, the
+    /// automatic baselines other builds made for the same Pyodide release
+    /// are removed, so the cache does not grow with every upgrade.
     pub fn baseline_snapshot(&self) -> Result<Snapshot, Error> {
         let path = self.baseline_snapshot_path();
         if path.exists() {
@@ -297,7 +320,13 @@ impl Runtime {
                 }
             }
         }
-        self.create_snapshot(&SnapshotRequest::baseline(), None, &path)
+        let snapshot = self.create_snapshot(&SnapshotRequest::baseline(), None, &path)?;
+        // Best effort: a file that cannot be removed stays (a process that
+        // still maps a removed one keeps it until it exits).
+        for stale in stale_baselines(&self.snapshots_dir, self.version.version, &path) {
+            let _ = std::fs::remove_file(stale);
+        }
+        Ok(snapshot)
     }
 
     /// Makes a snapshot of `request`'s kind and writes it to `path` (and
@@ -978,5 +1007,41 @@ mod entropy_integration {
             RunError::Host(error) => error,
             other => Error::Driver(format!("cannot reseed after the restore: {other}")),
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn stale_baselines_are_other_builds_baselines_of_the_same_release() {
+        let dir = tempfile::tempdir().unwrap();
+        let names = [
+            "baseline-314.0.7-aa-bb-r6-0.1.0.snap",
+            "baseline-314.0.7-aa-bb-r6-0.1.0.snap.cwasm",
+            "baseline-314.0.7-aa-bb-r7-0.1.0-cc.snap",
+            "baseline-314.0.7-aa-bb-r7-0.1.0-cc.snap.cwasm",
+            "baseline-0.29.3-aa-bb-r6-0.1.0.snap",
+            "baseline-314.0.7-aa-bb-r6-0.1.0.snap.tmp123",
+            "mine.snap",
+            "unsupported-0.29.3",
+        ];
+        for name in names {
+            std::fs::write(dir.path().join(name), b"x").unwrap();
+        }
+        let current = dir.path().join("baseline-314.0.7-aa-bb-r7-0.1.0-cc.snap");
+        let mut stale: Vec<String> = stale_baselines(dir.path(), "314.0.7", &current)
+            .iter()
+            .map(|p| p.file_name().unwrap().to_string_lossy().into_owned())
+            .collect();
+        stale.sort();
+        assert_eq!(
+            stale,
+            [
+                "baseline-314.0.7-aa-bb-r6-0.1.0.snap",
+                "baseline-314.0.7-aa-bb-r6-0.1.0.snap.cwasm"
+            ]
+        );
     }
 }
