@@ -26,13 +26,14 @@ use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, OnceLock};
 
 use pyodide_vfs::{Dirfd, Errno, FileKind, GuestPath, OpenFlags};
+use sha2::{Digest, Sha256};
 use wasmtime::{
     AsContextMut, Caller, Extern, ExternType, Func, FuncType, Global, GlobalType, Instance, Linker,
     Module, Mutability, Ref, StoreContextMut, Table, TypedFunc, Val, ValType,
 };
 
 use crate::ctx::EmscriptenCtx;
-use crate::dylink::{DylinkInfo, read_dylink_info};
+use crate::dylink::{DylinkInfo, first_section_end, read_dylink_info};
 use crate::guest::Guest;
 use crate::linker::CtxGetter;
 use crate::module_cache::ModuleCache;
@@ -110,6 +111,20 @@ pub struct LoadedLibrary {
     pub global: bool,
     /// The `struct dso` addresses `dlopen` used for it (its handles).
     pub handles: Vec<u32>,
+    /// What it was loaded from (a later load given it in
+    /// [`LoadOptions::content`] needs no file).
+    pub content: LibraryContent,
+}
+
+/// The identity and layout of a side module's file: enough to load the
+/// library again from the module cache without reading the file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LibraryContent {
+    /// SHA-256 of the whole file (the module cache's key).
+    pub sha256: [u8; 32],
+    /// The file's first bytes through its `dylink.0` section (sizes,
+    /// alignments, `NEEDED`, weak imports, runtime paths).
+    pub header: Vec<u8>,
 }
 
 /// A table slot the linker added for a function that had none (a `GOT.func`
@@ -145,6 +160,12 @@ pub struct LoadOptions {
     pub run_init: bool,
     /// `struct dso` addresses to register as handles of the library.
     pub handles: Vec<u32>,
+    /// The library's content as an earlier load recorded it
+    /// ([`LoadedLibrary::content`]): the module compiled from it is taken
+    /// from memory or the module cache, and the file is not read unless it
+    /// has to be compiled (it must then still have this SHA-256). Applies to
+    /// this library only, not to the ones it needs.
+    pub content: Option<LibraryContent>,
 }
 
 impl Default for LoadOptions {
@@ -154,6 +175,7 @@ impl Default for LoadOptions {
             at: None,
             run_init: true,
             handles: Vec::new(),
+            content: None,
         }
     }
 }
@@ -182,6 +204,20 @@ pub enum DlopenError {
         path: String,
         /// Why.
         errno: Errno,
+    },
+    /// The file is not the one the library was recorded with
+    /// ([`LoadOptions::content`]).
+    #[error(
+        "'{path}' has changed since it was loaded: sha-256 '{found}', it was loaded with \
+         '{expected}'"
+    )]
+    ContentChanged {
+        /// The guest path.
+        path: String,
+        /// The recorded SHA-256, hex.
+        expected: String,
+        /// The file's SHA-256, hex.
+        found: String,
     },
     /// The file is not a side module.
     #[error("'{path}' is not a side module (no dylink.0 section)")]
@@ -576,13 +612,28 @@ fn load<T: 'static>(
     }
     let main = linker.main.clone().ok_or(DlopenError::NoMainModule)?;
     let cache = linker.cache.clone().ok_or(DlopenError::NoModuleCache)?;
-    let bytes = match bytes {
-        Some(bytes) => bytes,
-        None => read_file(get(store.data_mut()), path)?,
+    // A library of known content is loaded from its recorded header and
+    // its compiled module; other loads read the file (or take the bytes
+    // given) and hash it.
+    let (mut bytes, content) = match (&options.content, bytes) {
+        (Some(content), _) => (None, content.clone()),
+        (None, bytes) => {
+            let bytes = match bytes {
+                Some(bytes) => bytes,
+                None => read_file(get(store.data_mut()), path)?,
+            };
+            let header = first_section_end(&bytes).map_or(&bytes[..], |end| &bytes[..end]);
+            let content = LibraryContent {
+                sha256: Sha256::digest(&bytes).into(),
+                header: header.to_vec(),
+            };
+            (Some(bytes), content)
+        }
     };
-    let info = read_dylink_info(path, &bytes)?.ok_or_else(|| DlopenError::NotSideModule {
-        path: path.to_owned(),
-    })?;
+    let info =
+        read_dylink_info(path, &content.header)?.ok_or_else(|| DlopenError::NotSideModule {
+            path: path.to_owned(),
+        })?;
     if info.table_p2align != 0 {
         return Err(DlopenError::Unsupported {
             path: path.to_owned(),
@@ -597,12 +648,42 @@ fn load<T: 'static>(
         let needed_options = LoadOptions {
             handles: Vec::new(),
             at: None,
+            content: None,
             ..options.clone()
         };
         load(store, get, &found, None, &needed_options, scope)?;
     }
 
-    let module = cache.load(path, &bytes)?.module;
+    let mut read_error = None;
+    let loaded = cache.load_shared(path, &content.sha256, || {
+        let read = match bytes.take() {
+            Some(bytes) => Ok(bytes),
+            None => read_file(get(store.data_mut()), path).and_then(|bytes| {
+                let found: [u8; 32] = Sha256::digest(&bytes).into();
+                if found == content.sha256 {
+                    Ok(bytes)
+                } else {
+                    Err(DlopenError::ContentChanged {
+                        path: path.to_owned(),
+                        expected: hex::encode(content.sha256),
+                        found: hex::encode(found),
+                    })
+                }
+            }),
+        };
+        read.map_err(|e| {
+            let message = e.to_string();
+            read_error = Some(e);
+            crate::Error::Compile {
+                name: path.to_owned(),
+                source: message.into(),
+            }
+        })
+    });
+    if let Some(e) = read_error {
+        return Err(e);
+    }
+    let module = loaded?;
     drop(bytes);
     let handles = get(store.data_mut()).handles.clone();
     let Some(handles) = handles else {
@@ -736,6 +817,7 @@ fn load<T: 'static>(
         table_size: info.table_size,
         global: options.global,
         handles: options.handles.clone(),
+        content,
     };
     {
         let linker = &mut get(store.data_mut()).dylinker;

@@ -109,6 +109,21 @@ pub fn read_dylink_info(name: &str, prefix: &[u8]) -> Result<Option<DylinkInfo>,
     Ok(Some(info))
 }
 
+/// How many leading bytes of a wasm file hold its header and first
+/// section (`dylink.0` for a side module): what [`read_dylink_info`] needs.
+/// `None` when `prefix` is shorter than that or not a wasm module.
+pub fn first_section_end(prefix: &[u8]) -> Option<usize> {
+    if prefix.len() < 9 || &prefix[..4] != b"\0asm" {
+        return None;
+    }
+    let mut r = Reader {
+        bytes: prefix,
+        at: 9,
+    };
+    let size = r.uleb()? as usize;
+    r.at.checked_add(size).filter(|&end| end <= prefix.len())
+}
+
 struct Reader<'a> {
     bytes: &'a [u8],
     at: usize,
@@ -202,6 +217,16 @@ mod tests {
             (IMPORT_INFO, imports),
         ]);
         let info = read_dylink_info("test", &wasm).unwrap().unwrap();
+        assert_eq!(first_section_end(&wasm), Some(wasm.len()));
+        let mut longer = wasm.clone();
+        longer.extend_from_slice(&[1, 5, 1, 96, 0, 0]);
+        assert_eq!(first_section_end(&longer), Some(wasm.len()));
+        let header = &longer[..wasm.len()];
+        assert_eq!(
+            read_dylink_info("test", header).unwrap(),
+            Some(info.clone())
+        );
+        assert_eq!(first_section_end(&wasm[..wasm.len() - 1]), None);
         assert_eq!(info.mem_size, 3_566_612);
         assert_eq!(info.mem_p2align, 6);
         assert_eq!(info.table_size, 6075);

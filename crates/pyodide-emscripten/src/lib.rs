@@ -49,8 +49,8 @@ pub use ctx::{
     ConsumerSlot, DEFAULT_MEMORY_LIMIT, EmscriptenCtx, EmscriptenCtxBuilder, SharedEntropy,
 };
 pub use dlopen::{
-    AddedSlot, DlopenError, LibraryBases, LoadOptions, LoadedLibrary, UndefinedSymbol,
-    function_slot, library_function, load_library, restore_slot,
+    AddedSlot, DlopenError, LibraryBases, LibraryContent, LoadOptions, LoadedLibrary,
+    UndefinedSymbol, function_slot, library_function, load_library, restore_slot,
 };
 pub use engine::{EngineSettings, MAX_INSTANCES, new_engine};
 pub use linker::{CtxGetter, add_to_linker, define_missing_as_traps};

@@ -18,11 +18,18 @@
 //! modified in place, which keeps the `deserialize_file` contract (the mapped
 //! file must not change while the module lives): a rebuild renames a new file
 //! over the name and the old mapping keeps the old inode.
+//!
+//! Side modules ([`ModuleCache::load_shared`]) are also kept in memory, by
+//! the SHA-256 of their content, for the life of the cache and its clones:
+//! a second load of the same library in the process (another interpreter,
+//! a snapshot restore) touches no file.
 #![allow(unsafe_code)] // Module::deserialize_file; see the SAFETY comment
 
+use std::collections::HashMap;
 use std::fs;
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
 use sha2::{Digest, Sha256};
@@ -43,6 +50,9 @@ pub struct ModuleCache {
     settings: EngineSettings,
     fingerprint: [u8; 32],
     dir: PathBuf,
+    /// Side modules loaded through [`ModuleCache::load_shared`], by the
+    /// SHA-256 of their content; shared by clones.
+    shared: Arc<Mutex<HashMap<[u8; 32], Module>>>,
 }
 
 /// A module ready to instantiate, and how it was obtained.
@@ -135,6 +145,7 @@ impl ModuleCache {
             settings,
             fingerprint,
             dir: dir.into(),
+            shared: Arc::default(),
         })
     }
 
@@ -250,6 +261,38 @@ impl ModuleCache {
                 source,
             })
         })
+    }
+
+    /// Loads the module whose input has this SHA-256 (named `name` in
+    /// errors) and keeps it in memory: a module this cache (or a clone)
+    /// loaded before in the process is returned as is, without touching a
+    /// file; otherwise the cached artifact is mapped, or `read_input`'s
+    /// bytes (which must hash to `sha256`: the caller checks) are compiled
+    /// and stored. For side modules, which a process loads again for each
+    /// interpreter; the memory holds one module per distinct content.
+    pub fn load_shared(
+        &self,
+        name: &str,
+        sha256: &[u8; 32],
+        read_input: impl FnOnce() -> Result<Vec<u8>, Error>,
+    ) -> Result<Module, Error> {
+        let shared = || self.shared.lock().unwrap_or_else(PoisonError::into_inner);
+        if let Some(module) = shared().get(sha256) {
+            return Ok(module.clone());
+        }
+        // Not held across the load: another thread may load the same
+        // module meanwhile; the first one stored wins.
+        let module = self.load_with(name, sha256, read_input)?.module;
+        Ok(shared().entry(*sha256).or_insert(module).clone())
+    }
+
+    /// Whether [`ModuleCache::load_shared`] holds the module for the input
+    /// with this SHA-256 in memory (its next load touches no file).
+    pub fn is_shared(&self, sha256: &[u8; 32]) -> bool {
+        self.shared
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .contains_key(sha256)
     }
 
     /// Translates and compiles `wasm` (named `name` in errors) and writes

@@ -6,9 +6,10 @@
 use std::sync::Arc;
 
 use anyhow::Result;
+use pyodide_emscripten::dylink::read_dylink_info;
 use pyodide_emscripten::{
-    EmscriptenCtx, EmscriptenInstance, EngineSettings, LoadOptions, ModuleCache, UndefinedSymbol,
-    add_to_linker, function_slot, library_function, load_library, restore_slot,
+    DlopenError, EmscriptenCtx, EmscriptenInstance, EngineSettings, LoadOptions, ModuleCache,
+    UndefinedSymbol, add_to_linker, function_slot, library_function, load_library, restore_slot,
 };
 use pyodide_vfs::GuestPath;
 use wasmtime::{Linker, Module, Store};
@@ -106,14 +107,21 @@ struct World {
 }
 
 fn world(cache: &ModuleCache, side: &Arc<[u8]>) -> Result<World> {
+    world_with(cache, Some(side))
+}
+
+/// A main module instance; `side`, when given, is `/tmp/libside.so`.
+fn world_with(cache: &ModuleCache, side: Option<&Arc<[u8]>>) -> Result<World> {
     let engine = cache.engine();
     let module = Module::new(engine, MAIN)?;
     let mut linker: Linker<EmscriptenCtx> = Linker::new(engine);
     add_to_linker(&mut linker, |c| c)?;
     let mut ctx = EmscriptenCtx::builder().module_cache(cache.clone()).build();
-    ctx.vfs_mut()
-        .create_shared_file(GuestPath::from("/tmp/libside.so"), side.clone(), 0o644)
-        .map_err(|e| anyhow::anyhow!("{e}"))?;
+    if let Some(side) = side {
+        ctx.vfs_mut()
+            .create_shared_file(GuestPath::from("/tmp/libside.so"), side.clone(), 0o644)
+            .map_err(|e| anyhow::anyhow!("{e}"))?;
+    }
     let mut store = Store::new(engine, ctx);
     let main = EmscriptenInstance::instantiate(&mut store, &linker, &module, None, |c| c)?;
     Ok(World { store, main })
@@ -286,4 +294,94 @@ fn a_library_recreated_at_recorded_bases_skips_relocations_and_constructors() ->
         first.main.table().size(&first.store)
     );
     Ok(())
+}
+
+#[test]
+fn a_library_of_recorded_content_needs_no_file_until_it_must_compile() -> Result<()> {
+    let (_dir, cache) = self::cache()?;
+    let (_empty_dir, empty) = self::cache()?;
+    let side: Arc<[u8]> = side_module(SIDE, 4, 1)?.into();
+    let mut first = world(&cache, &side)?;
+    let loaded = load_library(
+        &mut first.store,
+        |c| c,
+        "/tmp/libside.so",
+        LoadOptions::default(),
+    )?;
+    // The record names the content: its hash keys the module in memory,
+    // its header is the file's start through `dylink.0`.
+    assert!(cache.is_shared(&loaded.content.sha256));
+    assert!(side.starts_with(&loaded.content.header));
+    assert!(loaded.content.header.len() < side.len());
+    let info = read_dylink_info("libside.so", &loaded.content.header)?.expect("dylink.0");
+    assert_eq!((info.mem_size, info.table_size), (4, 1));
+    let recorded = LoadOptions {
+        at: Some(loaded.bases),
+        run_init: false,
+        content: Some(loaded.content.clone()),
+        ..LoadOptions::default()
+    };
+
+    // Another instance whose file system has no such file: the module
+    // this cache holds in memory is used.
+    let mut second = world_with(&cache, None)?;
+    let again = load_library(
+        &mut second.store,
+        |c| c,
+        "/tmp/libside.so",
+        recorded.clone(),
+    )?;
+    assert_eq!(
+        (again.bases, &again.content),
+        (loaded.bases, &loaded.content)
+    );
+    assert_eq!(second.call("thrice_indirect", Some(4))?, 12);
+    // Without the recorded content, the missing file is an error.
+    let mut bare = world_with(&cache, None)?;
+    let error = load_library(
+        &mut bare.store,
+        |c| c,
+        "/tmp/libside.so",
+        LoadOptions::default(),
+    )
+    .unwrap_err();
+    assert!(matches!(error, DlopenError::NotFound { .. }), "{error}");
+
+    // A new cache over the same directory holds nothing in memory: it maps
+    // the stored artifact, still without the file.
+    let fresh = ModuleCache::new(EngineSettings::default(), cache.dir())?;
+    assert!(!fresh.is_shared(&loaded.content.sha256));
+    let mut third = world_with(&fresh, None)?;
+    load_library(&mut third.store, |c| c, "/tmp/libside.so", recorded.clone())?;
+    assert_eq!(third.call("thrice_indirect", Some(5))?, 15);
+    assert!(fresh.is_shared(&loaded.content.sha256));
+
+    // With nothing compiled for it, the file is read and must still be the
+    // recorded one.
+    let changed: Arc<[u8]> =
+        side_module(&SIDE.replace("(i32.const 3)", "(i32.const 4)"), 4, 1)?.into();
+    let mut fourth = world(&empty, &changed)?;
+    let error = load_library(
+        &mut fourth.store,
+        |c| c,
+        "/tmp/libside.so",
+        recorded.clone(),
+    )
+    .unwrap_err();
+    let message = error.to_string();
+    assert!(
+        matches!(error, DlopenError::ContentChanged { .. })
+            && message.contains("'/tmp/libside.so'")
+            && message.contains(&hex(&loaded.content.sha256)),
+        "{message}"
+    );
+    assert!(!empty.is_shared(&loaded.content.sha256));
+    let mut fifth = world(&empty, &side)?;
+    load_library(&mut fifth.store, |c| c, "/tmp/libside.so", recorded)?;
+    assert_eq!(fifth.call("thrice_indirect", Some(6))?, 18);
+    Ok(())
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }

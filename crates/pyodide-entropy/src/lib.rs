@@ -191,6 +191,7 @@ impl Default for Policy {
     /// | `multiprocessing.process` | 1 call, 32 B | the main process's `authkey` |
     /// | `numpy.random`, `numpy.random.mtrand` | 2 calls, 64 B | the legacy global `RandomState` (reseeded after restore) |
     /// | `pydantic_core` | 2 calls, 128 B | hash seeds of its Rust core |
+    /// | `pydantic.types` | 1 call, 64 B | the hash seed of `pydantic_core`'s serializers (`Secret` builds one at import) |
     /// | `tiktoken`, `tiktoken.core`, `jiter`, `cryptography.exceptions` | 1 call, 64 B | hash seeds of Rust extensions |
     ///
     /// Extension modules (`.so`) run no Python top level: their draws are
@@ -208,6 +209,7 @@ impl Default for Policy {
             .allow("numpy.random", Budget::new(2, 64))
             .allow("numpy.random.mtrand", Budget::new(2, 64))
             .allow("pydantic_core", Budget::new(2, 128))
+            .allow("pydantic.types", small)
             .allow("tiktoken", small)
             .allow("tiktoken.core", small)
             .allow("jiter", small)

@@ -26,8 +26,8 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, OnceLock};
 
 use pyodide_emscripten::{
-    AddedSlot, ArtifactCheck, EmscriptenInstance, LibraryBases, LoadOptions, RestoredImports,
-    SharedEntropy,
+    AddedSlot, ArtifactCheck, EmscriptenInstance, LibraryBases, LibraryContent, LoadOptions,
+    RestoredImports, SharedEntropy,
 };
 use pyodide_snapshot::{
     ArtifactDigest, PackageFile, SideModule, SideSlot, Sidecar, read_sidecar, write_sidecar,
@@ -71,7 +71,7 @@ pub const BASELINE_IMPORTS: &[&str] = &[
 /// Revision of what a baseline contains (its import list and how it is
 /// made, and the sidecar format: builds that disagree must not share a
 /// file); part of the automatic baseline's file name.
-const BASELINE_REVISION: u32 = 7;
+const BASELINE_REVISION: u32 = 8;
 
 /// The name under which the driver's `run` function is anchored.
 const DRIVER_ANCHOR: &str = "driver_run";
@@ -661,6 +661,8 @@ fn capture(
                 table_size: l.table_size.into(),
                 global: l.global,
                 handles: l.handles.clone(),
+                sha256: l.content.sha256,
+                header: l.content.header.clone(),
             })
             .collect(),
         side_slots: slots
@@ -940,6 +942,10 @@ fn replay_side_modules(
                 at: Some(bases),
                 run_init: false,
                 handles: module.handles.clone(),
+                content: Some(LibraryContent {
+                    sha256: module.sha256,
+                    header: module.header.clone(),
+                }),
             },
         )?;
         if loaded.bases != bases || u64::from(loaded.table_size) != module.table_size {

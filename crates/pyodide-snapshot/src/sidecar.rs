@@ -32,7 +32,7 @@ use sha2::{Digest, Sha256};
 /// The first 8 bytes of every sidecar.
 pub const SIDECAR_MAGIC: [u8; 8] = *b"PYWKSNP\0";
 /// The payload layout this build writes and reads.
-pub const SIDECAR_FORMAT: u32 = 3;
+pub const SIDECAR_FORMAT: u32 = 4;
 /// The wasmtime version this crate is built against (checked against
 /// `Cargo.lock` by a test).
 pub const WASMTIME_VERSION: &str = "48.0.8";
@@ -156,6 +156,12 @@ pub struct SideModule {
     pub global: bool,
     /// The `struct dso` addresses `dlopen` registered for it.
     pub handles: Vec<u32>,
+    /// SHA-256 of its file: a restore takes the module compiled from these
+    /// bytes (from memory or the module cache) without reading the file.
+    pub sha256: [u8; 32],
+    /// Its file's first bytes through the `dylink.0` section (its layout
+    /// and the libraries it needs), read by the loader instead of the file.
+    pub header: Vec<u8>,
 }
 
 /// A table slot the dynamic linker added for a function that had none.
@@ -486,6 +492,8 @@ mod tests {
                 table_size: 12,
                 global: false,
                 handles: vec![77],
+                sha256: [3; 32],
+                header: b"\0asm\x01\0\0\0".to_vec(),
             }],
             side_slots: vec![SideSlot {
                 slot: 9012,
@@ -581,7 +589,7 @@ mod tests {
         ));
         assert_eq!(
             err.to_string(),
-            "unknown snapshot sidecar format version '7', expected '3'"
+            "unknown snapshot sidecar format version '7', expected '4'"
         );
     }
 
