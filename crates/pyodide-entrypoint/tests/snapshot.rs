@@ -249,12 +249,17 @@ fn relocatable_pyodide_makes_package_snapshots_from_its_baseline() -> Result<()>
 }
 
 /// Makes a dedicated snapshot of a module with `source` as its top level.
-fn dedicated_error(runtime: &Runtime, source: &str) -> Result<Error> {
+/// Makes a dedicated snapshot (from the baseline) of a module `holder`
+/// with `source` as its top level, in `dir` (`holder.py`, `holder.snap`).
+fn dedicated_snapshot(
+    runtime: &Runtime,
+    dir: &std::path::Path,
+    source: &str,
+) -> Result<Snapshot, Error> {
     let baseline = runtime.baseline_snapshot()?;
-    let dir = tempfile::tempdir()?;
-    let module = dir.path().join("holder.py");
-    std::fs::write(&module, source)?;
-    let result = runtime.create_snapshot(
+    let module = dir.join("holder.py");
+    std::fs::write(&module, source).expect("write holder.py");
+    runtime.create_snapshot(
         &SnapshotRequest {
             kind: SnapshotKind::Dedicated,
             imports: vec![],
@@ -262,8 +267,13 @@ fn dedicated_error(runtime: &Runtime, source: &str) -> Result<Error> {
             packages: Default::default(),
         },
         Some(&baseline),
-        &dir.path().join("holder.snap"),
-    );
+        &dir.join("holder.snap"),
+    )
+}
+
+fn dedicated_error(runtime: &Runtime, source: &str) -> Result<Error> {
+    let dir = tempfile::tempdir()?;
+    let result = dedicated_snapshot(runtime, dir.path(), source);
     assert!(
         !dir.path().join("holder.snap").exists(),
         "a refused snapshot was written"
@@ -368,27 +378,15 @@ fn asyncio_run_works_after_a_restore() -> Result<()> {
 fn files_left_open_at_top_level_survive_a_restore() -> Result<()> {
     on_big_stack(|| -> Result<()> {
         let runtime = runtime("314.0.7")?;
-        let baseline = runtime.baseline_snapshot()?;
         let dir = tempfile::tempdir()?;
-        let module = dir.path().join("holder.py");
-        std::fs::write(
-            &module,
+        let snapshot = dedicated_snapshot(
+            &runtime,
+            dir.path(),
             "with open('/tmp/data.txt', 'w') as f:\n    f.write('line one\\nline two\\n')\n\
              LOG = open('/tmp/app.log', 'a', buffering=1)\n\
              LOG.write('made\\n')\n\
              DATA = open('/tmp/data.txt')\n\
              FIRST = DATA.readline()\n",
-        )?;
-        let path = dir.path().join("holder.snap");
-        let snapshot = runtime.create_snapshot(
-            &SnapshotRequest {
-                kind: SnapshotKind::Dedicated,
-                imports: vec![],
-                module: Some(module),
-                packages: Default::default(),
-            },
-            Some(&baseline),
-            &path,
         )?;
         for round in 0..2 {
             let out = run_restored(
