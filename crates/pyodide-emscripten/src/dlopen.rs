@@ -261,6 +261,15 @@ pub enum DlopenError {
         /// The symbol.
         name: String,
     },
+    /// The `GOT` values a snapshot recorded do not fit the libraries it
+    /// placed again ([`restore_got`]).
+    #[error("the recorded GOT entry '{name}' {why}")]
+    GotReplay {
+        /// The entry's symbol.
+        name: String,
+        /// What does not fit.
+        why: &'static str,
+    },
     /// The guest has no memory left for the library's data.
     #[error("out of memory allocating {bytes} bytes for '{path}'")]
     OutOfMemory {
@@ -315,6 +324,8 @@ enum Symbol {
 struct GotEntry {
     global: Global,
     required: bool,
+    /// Made by the loader for a side module (not the main module's own).
+    created: bool,
 }
 
 /// The main module as the loader sees it.
@@ -365,11 +376,11 @@ pub(crate) struct DynamicLinker {
     cache: Option<ModuleCache>,
     main: Option<MainModule>,
     /// Ordered, so the slots filling it hands out are the same on every
-    /// run (a restore replays them).
+    /// run. A main module pre-linked with its `GOT` baked in (see
+    /// `attach_main_linked`) has its entries among its exports,
+    /// `GOT.func.<name>` and `GOT.mem.<name>`: one joins this map when a
+    /// side module first imports it.
     got: BTreeMap<String, GotEntry>,
-    /// The main module's `GOT` entries are its exports `GOT.func.<name>`
-    /// and `GOT.mem.<name>`, not yet in `got` (see `attach_main_linked`).
-    got_in_exports: bool,
     /// Function identity (`Func::to_raw`) → its table slot; built from the
     /// table on first use, then kept up to date.
     slots: Option<HashMap<usize, u32>>,
@@ -408,6 +419,7 @@ impl DynamicLinker {
                 GotEntry {
                     global,
                     required: false,
+                    created: false,
                 },
             );
         }
@@ -416,8 +428,9 @@ impl DynamicLinker {
     /// Called instead of `attach_main` for a main module instantiated from
     /// an `InstancePre` of `linker`: a non-relocatable module (memory base
     /// 0) whose imported globals were baked into exported ones. Nothing is
-    /// looked up now: host imports and `GOT` entries are found when a side
-    /// module first needs them.
+    /// looked up now: host imports and `GOT` entries (its exports
+    /// `GOT.func.<name>`, `GOT.mem.<name>`) are found when a side module
+    /// first needs them.
     pub(crate) fn attach_main_linked<T: 'static>(
         &mut self,
         instance: Instance,
@@ -428,7 +441,6 @@ impl DynamicLinker {
             memory_base: 0,
             imports: HostImports::Linker(linker),
         });
-        self.got_in_exports = true;
     }
 
     /// The loaded libraries in load order.
@@ -498,14 +510,25 @@ pub fn function_slot<T: 'static>(
     name: &str,
 ) -> Result<u32, DlopenError> {
     let mut store = store.as_context_mut();
-    ensure_main_got(&mut store, get);
+    let (func, owner) = find_function(&mut store, get, path, name)?;
+    slot_for(&mut store, get, func, owner, name)
+}
+
+/// The function `name` names: exported by the library loaded from `path`,
+/// or (`None`) found the way every library looks first.
+fn find_function<T: 'static>(
+    store: &mut StoreContextMut<'_, T>,
+    get: CtxGetter<T>,
+    path: Option<&str>,
+    name: &str,
+) -> Result<(Func, Owner), DlopenError> {
     let main = get(store.data_mut())
         .dylinker
         .main
         .clone()
         .ok_or(DlopenError::NoMainModule)?;
     let found = match path {
-        None => resolve_global(&mut store, get, &main, name),
+        None => resolve_global(store, get, &main, name),
         Some(path) => {
             let linker = &get(store.data_mut()).dylinker;
             let path = normalize(path);
@@ -516,7 +539,7 @@ pub fn function_slot<T: 'static>(
         }
     };
     match found {
-        Some((Symbol::Func(f), owner)) => slot_for(&mut store, get, f, owner, name),
+        Some((Symbol::Func(f), owner)) => Ok((f, owner)),
         _ => Err(DlopenError::UndefinedSymbol {
             name: name.to_owned(),
         }),
@@ -524,25 +547,32 @@ pub fn function_slot<T: 'static>(
 }
 
 /// Hands out `added.slot` again to the same function, after a restore has
-/// re-created the libraries loaded before it; fails when the function now
-/// gets another slot (the table was laid out differently).
+/// re-created the libraries loaded before it (and the slots added before
+/// it). A slot just past the end of the table is added there without
+/// looking for one the function already has: the snapshot recorded that it
+/// had none, in the same layout. Fails when the function gets another slot
+/// (the table was laid out differently).
 pub fn restore_slot<T: 'static>(
     mut store: impl AsContextMut<Data = T>,
     get: CtxGetter<T>,
     added: &AddedSlot,
 ) -> Result<(), DlopenError> {
-    let slot = function_slot(
-        store.as_context_mut(),
-        get,
-        added.library.as_deref(),
-        &added.symbol,
-    )?;
+    let mut store = store.as_context_mut();
+    let library = added.library.as_deref();
+    let (func, owner) = find_function(&mut store, get, library, &added.symbol)?;
+    let table = get(store.data_mut())
+        .handles
+        .as_ref()
+        .ok_or(DlopenError::NoMainModule)?
+        .table;
+    let slot = if table.size(&store) == u64::from(added.slot) {
+        new_slot(&mut store, get, table, func, owner, &added.symbol)?
+    } else {
+        slot_for(&mut store, get, func, owner, &added.symbol)?
+    };
     if slot != added.slot {
         return Err(DlopenError::Table {
-            path: added
-                .library
-                .clone()
-                .unwrap_or_else(|| MAIN_NAME.to_owned()),
+            path: library.unwrap_or(MAIN_NAME).to_owned(),
             why: format!(
                 "'{}' got slot {slot}, the snapshot has it at {}",
                 added.symbol, added.slot
@@ -552,39 +582,117 @@ pub fn restore_slot<T: 'static>(
     Ok(())
 }
 
-/// Puts the main module's `GOT` entries into the loader's table when they
-/// are still only its exports (see `DynamicLinker::attach_main_linked`).
-fn ensure_main_got<T: 'static>(store: &mut StoreContextMut<'_, T>, get: CtxGetter<T>) {
-    let linker = &mut get(store.data_mut()).dylinker;
-    if !linker.got_in_exports {
-        return;
-    }
-    linker.got_in_exports = false;
-    let Some(main) = linker.main.clone() else {
-        return;
-    };
-    let module = main.instance.module(&*store).clone();
-    let names: Vec<(String, String)> = module
-        .exports()
-        .filter_map(|e| {
-            let symbol = e
-                .name()
-                .strip_prefix("GOT.func.")
-                .or_else(|| e.name().strip_prefix("GOT.mem."))?;
-            Some((e.name().to_owned(), symbol.to_owned()))
-        })
+/// The values of the `GOT` entries the loader made for side modules (not
+/// the main module's own), by symbol: what a snapshot records so that a
+/// restore can set them with [`restore_got`] instead of resolving them.
+pub fn got_values<T: 'static>(
+    mut store: impl AsContextMut<Data = T>,
+    get: CtxGetter<T>,
+) -> Vec<(String, i32)> {
+    let mut store = store.as_context_mut();
+    let entries: Vec<(String, Global)> = get(store.data_mut())
+        .dylinker
+        .got
+        .iter()
+        .filter(|(_, e)| e.created)
+        .map(|(n, e)| (n.clone(), e.global))
         .collect();
-    for (export, symbol) in names {
-        if let Some(global) = main.instance.get_global(&mut *store, &export) {
-            get(store.data_mut())
-                .dylinker
-                .got
-                .entry(symbol)
-                .or_insert(GotEntry {
-                    global,
-                    required: false,
-                });
+    entries
+        .into_iter()
+        .filter_map(|(name, global)| Some((name, global.get(&mut store).i32()?)))
+        .collect()
+}
+
+/// Names the replay form of a side module in the module cache (change it
+/// when `replay_form`'s output changes).
+const REPLAY_FORM_LABEL: &str = "replay-form-1";
+
+fn make_replay_form(wasm: Vec<u8>) -> Result<Vec<u8>, Box<dyn std::error::Error + Send + Sync>> {
+    Ok(crate::replay_form::replay_form(&wasm)?)
+}
+
+/// Compiles (into the module cache, and keeps in its memory) the form in
+/// which a snapshot restore loads each library loaded so far, so that the
+/// first restore compiles nothing: for a snapshot being made.
+pub fn prepare_replay<T: 'static>(
+    mut store: impl AsContextMut<Data = T>,
+    get: CtxGetter<T>,
+) -> Result<(), DlopenError> {
+    let mut store = store.as_context_mut();
+    let linker = &get(store.data_mut()).dylinker;
+    let cache = linker.cache.clone().ok_or(DlopenError::NoModuleCache)?;
+    let libraries: Vec<(String, [u8; 32])> = linker
+        .libraries
+        .iter()
+        .filter(|l| l.record.mem_size > 0)
+        .map(|l| (l.record.path.clone(), l.record.content.sha256))
+        .collect();
+    for (path, sha256) in libraries {
+        let mut read_error = None;
+        let read_input = || {
+            read_verified(get(store.data_mut()), &path, &sha256).map_err(|e| {
+                let message = e.to_string();
+                read_error = Some(e);
+                crate::Error::Compile {
+                    name: path.clone(),
+                    source: message.into(),
+                }
+            })
+        };
+        let loaded = cache.load_shared_transformed(
+            &path,
+            &sha256,
+            REPLAY_FORM_LABEL,
+            read_input,
+            make_replay_form,
+        );
+        if let Some(e) = read_error {
+            return Err(e);
         }
+        loaded?;
+    }
+    Ok(())
+}
+
+/// Sets the `GOT` entries a replay of side modules made (loads with
+/// [`LoadOptions::at`] and without init, which resolve nothing) to the
+/// values [`got_values`] recorded. Fails when a value names an entry no
+/// replayed library imports, or when an entry gets no value.
+pub fn restore_got<T: 'static>(
+    mut store: impl AsContextMut<Data = T>,
+    get: CtxGetter<T>,
+    values: &[(String, i32)],
+) -> Result<(), DlopenError> {
+    let mut store = store.as_context_mut();
+    let created: Vec<(String, Global)> = get(store.data_mut())
+        .dylinker
+        .got
+        .iter()
+        .filter(|(_, e)| e.created)
+        .map(|(n, e)| (n.clone(), e.global))
+        .collect();
+    let mut pending: HashMap<String, Global> = created
+        .into_iter()
+        .filter(|(_, global)| global.get(&mut store).i32() == Some(UNDEFINED_ADDR))
+        .collect();
+    for (name, value) in values {
+        let global = pending.remove(name).ok_or_else(|| DlopenError::GotReplay {
+            name: name.clone(),
+            why: "is not one the replayed libraries import",
+        })?;
+        global
+            .set(&mut store, Val::I32(*value))
+            .map_err(|e| DlopenError::Instantiate {
+                path: name.clone(),
+                source: crate::boxed(e),
+            })?;
+    }
+    match pending.into_keys().min() {
+        Some(name) => Err(DlopenError::GotReplay {
+            name,
+            why: "has no recorded value",
+        }),
+        None => Ok(()),
     }
 }
 
@@ -596,7 +704,6 @@ fn load<T: 'static>(
     options: &LoadOptions,
     scope: &mut Vec<usize>,
 ) -> Result<usize, DlopenError> {
-    ensure_main_got(store, get);
     let linker = &mut get(store.data_mut()).dylinker;
     if let Some(&index) = linker.by_path.get(path) {
         let library = &mut linker.libraries[index];
@@ -654,22 +761,16 @@ fn load<T: 'static>(
         load(store, get, &found, None, &needed_options, scope)?;
     }
 
+    // A replay (placed at recorded bases, without init) instantiates the
+    // library's replay form, which writes nothing over the data the memory
+    // holds (see `replay_form`), when it has one.
+    let replay = options.at.is_some() && !options.run_init;
+    let replay_form = replay && info.mem_size > 0;
     let mut read_error = None;
-    let loaded = cache.load_shared(path, &content.sha256, || {
+    let read_input = || {
         let read = match bytes.take() {
             Some(bytes) => Ok(bytes),
-            None => read_file(get(store.data_mut()), path).and_then(|bytes| {
-                let found: [u8; 32] = Sha256::digest(&bytes).into();
-                if found == content.sha256 {
-                    Ok(bytes)
-                } else {
-                    Err(DlopenError::ContentChanged {
-                        path: path.to_owned(),
-                        expected: hex::encode(content.sha256),
-                        found: hex::encode(found),
-                    })
-                }
-            }),
+            None => read_verified(get(store.data_mut()), path, &content.sha256),
         };
         read.map_err(|e| {
             let message = e.to_string();
@@ -679,7 +780,18 @@ fn load<T: 'static>(
                 source: message.into(),
             }
         })
-    });
+    };
+    let loaded = if replay_form {
+        cache.load_shared_transformed(
+            path,
+            &content.sha256,
+            REPLAY_FORM_LABEL,
+            read_input,
+            make_replay_form,
+        )
+    } else {
+        cache.load_shared(path, &content.sha256, read_input)
+    };
     if let Some(e) = read_error {
         return Err(e);
     }
@@ -760,11 +872,16 @@ fn load<T: 'static>(
 
     let index = get(store.data_mut()).dylinker.libraries.len();
     let imports = resolve_imports(store, get, &main, &module, &info, bases, path, scope, index)?;
-    // Replayed without init, the memory already holds the library's data
-    // as it was relocated and changed since: instantiation writes the
-    // module's active data segments over it, so it is put back afterwards.
+    // Replayed from a module without a replay form, instantiation writes
+    // the data segments (and the start function zeroes `.bss`) over the
+    // library's data: it is put back afterwards.
     let kept = match options.at {
-        Some(bases) if !options.run_init && info.mem_size > 0 => {
+        Some(bases)
+            if replay_form
+                && module
+                    .get_export(crate::replay_form::REPLAY_FORM_EXPORT)
+                    .is_none() =>
+        {
             let start = bases.memory_base as usize;
             let end = start + info.mem_size as usize;
             let data = handles.memory.data(&*store);
@@ -828,7 +945,9 @@ fn load<T: 'static>(
         }
     }
     scope.push(index);
-    if let Err(e) = fill_got(store, get, &main, index, scope) {
+    // A replay gets its GOT values from the snapshot (`restore_got`), not by
+    // resolving them again.
+    if !replay && let Err(e) = fill_got(store, get, &main, index, scope) {
         forget(get(store.data_mut()), index);
         return Err(e);
     }
@@ -1034,17 +1153,36 @@ fn got_entry<T>(
         entry.required |= required;
         return Ok(entry.global);
     }
-    let ty = GlobalType::new(ty.content().clone(), Mutability::Var);
-    let global = Global::new(&mut *store, ty, Val::I32(UNDEFINED_ADDR)).map_err(|e| {
-        DlopenError::Instantiate {
-            path: path.to_owned(),
-            source: crate::boxed(e),
+    // The main module's own entry, when its GOT was baked into exports.
+    let main = get(store.data_mut()).dylinker.main.clone();
+    let exported = main.and_then(|main| {
+        let func = format!("GOT.func.{name}");
+        let mem = format!("GOT.mem.{name}");
+        main.instance
+            .get_global(&mut *store, &func)
+            .or_else(|| main.instance.get_global(&mut *store, &mem))
+    });
+    let (global, created) = match exported {
+        Some(global) => (global, false),
+        None => {
+            let ty = GlobalType::new(ty.content().clone(), Mutability::Var);
+            let global = Global::new(&mut *store, ty, Val::I32(UNDEFINED_ADDR)).map_err(|e| {
+                DlopenError::Instantiate {
+                    path: path.to_owned(),
+                    source: crate::boxed(e),
+                }
+            })?;
+            (global, true)
         }
-    })?;
-    get(store.data_mut())
-        .dylinker
-        .got
-        .insert(name.to_owned(), GotEntry { global, required });
+    };
+    get(store.data_mut()).dylinker.got.insert(
+        name.to_owned(),
+        GotEntry {
+            global,
+            required,
+            created,
+        },
+    );
     Ok(global)
 }
 
@@ -1184,6 +1322,19 @@ fn slot_for<T>(
     {
         return Ok(slot);
     }
+    new_slot(store, get, table, func, owner, name)
+}
+
+/// Adds a slot for `func` at the end of the table and records it.
+fn new_slot<T>(
+    store: &mut StoreContextMut<'_, T>,
+    get: CtxGetter<T>,
+    table: Table,
+    func: Func,
+    owner: Owner,
+    name: &str,
+) -> Result<u32, DlopenError> {
+    let key = func.to_raw(&mut *store) as usize;
     let slot = table
         .grow(&mut *store, 1, Ref::Func(Some(func)))
         .map_err(|e| DlopenError::Table {
@@ -1202,6 +1353,26 @@ fn slot_for<T>(
         after_libraries: linker.libraries.len(),
     });
     Ok(slot)
+}
+
+/// Reads the guest file `path`, which must still have the SHA-256 it was
+/// loaded with (else `ContentChanged`).
+fn read_verified(
+    ctx: &mut EmscriptenCtx,
+    path: &str,
+    sha256: &[u8; 32],
+) -> Result<Vec<u8>, DlopenError> {
+    let bytes = read_file(ctx, path)?;
+    let found: [u8; 32] = Sha256::digest(&bytes).into();
+    if found == *sha256 {
+        Ok(bytes)
+    } else {
+        Err(DlopenError::ContentChanged {
+            path: path.to_owned(),
+            expected: hex::encode(sha256),
+            found: hex::encode(found),
+        })
+    }
 }
 
 /// Reads a whole file of the guest file system.

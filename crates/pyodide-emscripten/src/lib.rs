@@ -40,6 +40,7 @@ mod linker;
 pub mod module_cache;
 mod net;
 mod process;
+pub mod replay_form;
 mod time;
 mod trampoline;
 mod wasi;
@@ -50,7 +51,8 @@ pub use ctx::{
 };
 pub use dlopen::{
     AddedSlot, DlopenError, LibraryBases, LibraryContent, LoadOptions, LoadedLibrary,
-    UndefinedSymbol, function_slot, library_function, load_library, restore_slot,
+    UndefinedSymbol, function_slot, got_values, library_function, load_library, prepare_replay,
+    restore_got, restore_slot,
 };
 pub use engine::{EngineSettings, MAX_INSTANCES, new_engine};
 pub use linker::{CtxGetter, add_to_linker, define_missing_as_traps};

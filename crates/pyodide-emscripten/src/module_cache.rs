@@ -286,6 +286,29 @@ impl ModuleCache {
         Ok(shared().entry(*sha256).or_insert(module).clone())
     }
 
+    /// [`ModuleCache::load_shared`] for the module made from the input by
+    /// the rewrite `transform`, named by `label` (which, as for
+    /// [`ModuleCache::load_file_transformed`], must change when the
+    /// rewrite's output does): kept in memory and on disk under the input's
+    /// SHA-256 and the label.
+    pub fn load_shared_transformed(
+        &self,
+        name: &str,
+        sha256: &[u8; 32],
+        label: &str,
+        read_input: impl FnOnce() -> Result<Vec<u8>, Error>,
+        transform: impl FnOnce(Vec<u8>) -> Result<Vec<u8>, Box<dyn std::error::Error + Send + Sync>>,
+    ) -> Result<Module, Error> {
+        let key = transformed_key(sha256, label);
+        self.load_shared(name, &key, || {
+            transform(read_input()?).map_err(|source| Error::Transform {
+                name: name.to_owned(),
+                label: label.to_owned(),
+                source,
+            })
+        })
+    }
+
     /// Whether [`ModuleCache::load_shared`] holds the module for the input
     /// with this SHA-256 in memory (its next load touches no file).
     pub fn is_shared(&self, sha256: &[u8; 32]) -> bool {

@@ -71,7 +71,7 @@ pub const BASELINE_IMPORTS: &[&str] = &[
 /// Revision of what a baseline contains (its import list and how it is
 /// made, and the sidecar format: builds that disagree must not share a
 /// file); part of the automatic baseline's file name.
-const BASELINE_REVISION: u32 = 8;
+const BASELINE_REVISION: u32 = 9;
 
 /// The name under which the driver's `run` function is anchored.
 const DRIVER_ANCHOR: &str = "driver_run";
@@ -406,6 +406,8 @@ impl Runtime {
         // Snapshot mode ends before the capture, not after every restore:
         // turning the policy's `sys.monitoring` tool off and restoring its
         // patches is then paid once, and a restore only reseeds.
+        // The form a restore loads each side module in, compiled now.
+        pyodide_emscripten::prepare_replay(&mut interpreter.store, ctx_of)?;
         let ledger = entropy_integration::ledger(&mut interpreter)?;
         entropy_integration::leave(&mut interpreter)?;
         let mut recorded_mounts = base.map(|b| b.mounts().to_vec()).unwrap_or_default();
@@ -674,6 +676,7 @@ fn capture(
                 after_libraries: s.after_libraries as u64,
             })
             .collect(),
+        got: pyodide_emscripten::got_values(&mut *store, ctx_of),
         packages: packages.identities(),
         python_modules: packages.python_modules_identity(),
         anchors,
@@ -963,6 +966,7 @@ fn replay_side_modules(
         }
         slots_after(store, index + 1)?;
     }
+    pyodide_emscripten::restore_got(&mut *store, ctx_of, &sidecar.got)?;
     Ok(())
 }
 

@@ -2,7 +2,9 @@
 //! Pyodide 314 binary: a snapshot made with msgpack or pydantic imported
 //! records the loaded libraries; a restore places them again at their
 //! bases without re-running their initialisation, the extension works and
-//! is not loaded twice; a restore given other packages is refused.
+//! is not loaded twice; a restore given other packages is refused. The
+//! `GOT` values the side modules got are recorded and set again, not
+//! resolved; a recording that does not fit is refused.
 //!
 //! Wheels are fetched once with `pip download` into
 //! `<pyworkerd cache>/test-wheels/`, as in `packages.rs`.
@@ -287,6 +289,41 @@ except ValidationError as e:
              Input should be greater than 0\n"
         );
         assert_eq!(py.interpreter.loaded_libraries(), libraries);
+
+        // The values of the GOT entries the loader made for the side
+        // modules are recorded (a restore sets them instead of resolving
+        // them); a recording that does not fit the libraries is refused.
+        let sidecar_bytes = std::fs::read(snapshot.path())?;
+        let mut sidecar = pyodide_snapshot::sidecar::decode_sidecar(
+            &sidecar_bytes,
+            &runtime.snapshot_identity(),
+        )?;
+        assert!(
+            sidecar.got.len() > 10,
+            "{} GOT entries recorded",
+            sidecar.got.len()
+        );
+        let (name, _) = sidecar.got.pop().context("a GOT entry")?;
+        let damaged = dir.path().join("damaged.snap");
+        std::fs::write(
+            &damaged,
+            pyodide_snapshot::sidecar::encode_sidecar(&sidecar)?,
+        )?;
+        std::fs::copy(
+            pyodide_entrypoint::artifact_path(snapshot.path()),
+            pyodide_entrypoint::artifact_path(&damaged),
+        )?;
+        let damaged = Snapshot::load(&runtime, &damaged)?;
+        let error = Restored::new(&runtime, &damaged, pydantic_packages()?)
+            .err()
+            .context("a restore missing a GOT value succeeded")?;
+        let message = error.to_string();
+        assert!(
+            message.contains(&format!(
+                "the recorded GOT entry '{name}' has no recorded value"
+            )),
+            "{message}"
+        );
         Ok(())
     })
 }

@@ -32,7 +32,7 @@ use sha2::{Digest, Sha256};
 /// The first 8 bytes of every sidecar.
 pub const SIDECAR_MAGIC: [u8; 8] = *b"PYWKSNP\0";
 /// The payload layout this build writes and reads.
-pub const SIDECAR_FORMAT: u32 = 4;
+pub const SIDECAR_FORMAT: u32 = 5;
 /// The wasmtime version this crate is built against (checked against
 /// `Cargo.lock` by a test).
 pub const WASMTIME_VERSION: &str = "48.0.8";
@@ -112,6 +112,10 @@ pub struct Sidecar {
     /// Table slots the dynamic linker handed out to functions that had
     /// none, in order (a restore hands them out again).
     pub side_slots: Vec<SideSlot>,
+    /// The `GOT` entries the dynamic linker made for side modules (symbol,
+    /// value: a data address or a table slot), which a restore sets
+    /// instead of resolving them again.
+    pub got: Vec<(String, i32)>,
     /// The package files (wheels, then shared-library archives) mounted
     /// when the snapshot was made; a restore must be given the same ones.
     pub packages: Vec<PackageFile>,
@@ -501,6 +505,7 @@ mod tests {
                 symbol: "f".into(),
                 after_libraries: 1,
             }],
+            got: vec![("PyExc_TypeError".into(), 4096), ("g".into(), 9013)],
             packages: vec![PackageFile {
                 file_name: "x-1-py3-none-any.whl".into(),
                 sha256: "00".into(),
@@ -589,7 +594,7 @@ mod tests {
         ));
         assert_eq!(
             err.to_string(),
-            "unknown snapshot sidecar format version '7', expected '4'"
+            format!("unknown snapshot sidecar format version '7', expected '{SIDECAR_FORMAT}'")
         );
     }
 

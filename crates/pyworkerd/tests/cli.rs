@@ -475,9 +475,11 @@ fn snapshot_subcommand_makes_package_and_dedicated_snapshots() {
 fn a_snapshot_that_cannot_be_used_is_named_and_the_run_boots_cold() {
     let dir = tempfile::tempdir().unwrap();
     let bad = dir.path().join("bad.snap");
-    // The current sidecar format (pyodide-snapshot's SIDECAR_FORMAT), cut
-    // short.
-    std::fs::write(&bad, b"PYWKSNP\0\x04\0\0\0short").unwrap();
+    // The current sidecar format, cut short.
+    let mut bytes = b"PYWKSNP\0".to_vec();
+    bytes.extend_from_slice(&pyodide_snapshot::sidecar::SIDECAR_FORMAT.to_le_bytes());
+    bytes.extend_from_slice(b"short");
+    std::fs::write(&bad, bytes).unwrap();
     let output = pyworkerd(
         &["run", "--snapshot", bad.to_str().unwrap(), "-c", "print(7)"],
         None,
