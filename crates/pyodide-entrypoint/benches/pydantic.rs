@@ -21,10 +21,13 @@
 //! - `baseline + mount`: the baseline restored, the wheels mounted after
 //!   it, then the same (what `pyworkerd run --package` does);
 //! - `package snapshot`: restored from the snapshot (pydantic and its side
-//!   module already there, placed at their bases without init; the side
-//!   module's compiled code from the module cache's memory after the first
-//!   restore), then a model class defined and validated: the class's core
-//!   schema and validator are built here.
+//!   module already there, placed at their bases without init, in its
+//!   replay form, with the `GOT` values the snapshot recorded; the compiled
+//!   code from the module cache's memory after the first restore;
+//!   `importlib.metadata`'s index of `sys.path` made in the snapshot), then
+//!   a model class defined and validated: pydantic's plugin loader reads
+//!   the installed distributions' entry points, and the class's core schema
+//!   and validator are built here.
 //!
 //! - `package snapshot: restore only`: the restore alone.
 //!

@@ -6,7 +6,9 @@ use std::path::PathBuf;
 use pyodide_emscripten::{
     DEFAULT_MEMORY_LIMIT, EmscriptenCtx, EmscriptenInstance, GuestExit, SharedEntropy,
 };
-use pyodide_vfs::{Dirfd, GuestPath, InputSource, MountAccess, OsEntropy, OutputSink, Vfs};
+use pyodide_vfs::{
+    Dirfd, GuestPath, InputSource, MountAccess, OsEntropy, OutputSink, SetTime, Vfs,
+};
 use wasmtime::{Store, TypedFunc};
 
 use crate::runtime::{HostState, Runtime, ctx_of};
@@ -461,7 +463,17 @@ pub(crate) fn base_vfs(
             })?;
     }
     let zip = stdlib_zip(runtime);
+    let mtime = SetTime::To(runtime.stdlib_mtime);
     vfs.create_shared_file(GuestPath::from(zip.as_str()), runtime.stdlib.clone(), 0o666)
+        .and_then(|_| {
+            vfs.utimens(
+                Dirfd::Cwd,
+                GuestPath::from(zip.as_str()),
+                true,
+                mtime,
+                mtime,
+            )
+        })
         .map_err(|errno| Error::Layout {
             path: zip.clone(),
             errno,

@@ -83,6 +83,10 @@ pub struct Runtime {
     module: OnceLock<Module>,
     pub(crate) dylink: Option<DylinkInfo>,
     pub(crate) stdlib: Arc<[u8]>,
+    /// The archive's modification time on the host, which its guest copy
+    /// gets too: the same in every interpreter, so that what CPython keys on
+    /// it (`importlib.metadata`'s index, made in a snapshot) stays valid.
+    pub(crate) stdlib_mtime: pyodide_vfs::Timespec,
     /// The host imports.
     base_linker: Linker<HostState>,
     /// `base_linker` plus traps for the imports the host does not
@@ -155,9 +159,16 @@ impl Runtime {
         }
         let stdlib_path = distribution.stdlib_zip();
         let stdlib = std::fs::read(&stdlib_path).map_err(|source| Error::Read {
-            path: stdlib_path,
+            path: stdlib_path.clone(),
             source,
         })?;
+        let stdlib_mtime = std::fs::metadata(&stdlib_path)
+            .and_then(|m| m.modified())
+            .ok()
+            .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
+            .map_or(pyodide_vfs::Timespec::new(0, 0), |d| {
+                pyodide_vfs::Timespec::new(d.as_secs() as i64, d.subsec_nanos())
+            });
         let mut base_linker = Linker::new(cache.engine());
         pyodide_emscripten::add_to_linker(&mut base_linker, ctx_of).map_err(|e| {
             Error::Host(pyodide_emscripten::Error::Engine(e.into_boxed_dyn_error()))
@@ -174,6 +185,7 @@ impl Runtime {
             module,
             dylink,
             stdlib: stdlib.into(),
+            stdlib_mtime,
             base_linker,
             linker: OnceLock::new(),
             compiled_now,

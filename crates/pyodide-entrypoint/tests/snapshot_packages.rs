@@ -4,7 +4,8 @@
 //! bases without re-running their initialisation, the extension works and
 //! is not loaded twice; a restore given other packages is refused. The
 //! `GOT` values the side modules got are recorded and set again, not
-//! resolved; a recording that does not fit is refused.
+//! resolved; a recording that does not fit is refused. `importlib.metadata`'s
+//! index of `sys.path`, built in the snapshot, is used after a restore.
 //!
 //! Wheels are fetched once with `pip download` into
 //! `<pyworkerd cache>/test-wheels/`, as in `packages.rs`.
@@ -323,6 +324,49 @@ except ValidationError as e:
                 "the recorded GOT entry '{name}' has no recorded value"
             )),
             "{message}"
+        );
+        Ok(())
+    })
+}
+
+#[test]
+fn the_distribution_index_made_in_a_snapshot_is_used_after_a_restore() -> Result<()> {
+    on_big_stack(|| -> Result<()> {
+        let runtime = Runtime::new(RuntimeOptions {
+            version: "314.0.7".to_owned(),
+            ..Default::default()
+        })?;
+        let msgpack = packages(&[("msgpack==1.2.4", false)])?;
+        let dir = tempfile::tempdir()?;
+        let snapshot = package_snapshot(
+            &runtime,
+            &msgpack,
+            &["msgpack"],
+            &dir.path().join("msgpack.snap"),
+        )?;
+        // Reading the standard library's archive again would fail: the
+        // index of it is the snapshot's. The archive is closed (the next
+        // descriptor is 3).
+        let checks = r#"
+import importlib.metadata, os, zipfile
+def refuse(*args, **kwargs):
+    raise AssertionError("the standard library archive was read again")
+zipfile.ZipFile._RealGetContents = refuse
+print(importlib.metadata.version("msgpack"))
+print(sorted(d.metadata["Name"] for d in importlib.metadata.distributions()))
+fd = os.open("/tmp/probe", os.O_CREAT | os.O_WRONLY)
+print("next descriptor", fd)
+os.close(fd)
+"#;
+        let mut py = Restored::new(&runtime, &snapshot, msgpack.clone())?;
+        assert_eq!(py.run(checks)?, "1.2.4\n['msgpack']\nnext descriptor 3\n");
+        // Packages mounted after a baseline (whose index saw no packages)
+        // are found: the mount changed the directory the index is keyed on.
+        let baseline = runtime.baseline_snapshot()?;
+        let mut py = Restored::new(&runtime, &baseline, msgpack)?;
+        assert_eq!(
+            py.run("import importlib.metadata\nprint(importlib.metadata.version('msgpack'))\n")?,
+            "1.2.4\n"
         );
         Ok(())
     })
