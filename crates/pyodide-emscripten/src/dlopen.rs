@@ -452,6 +452,15 @@ impl DynamicLinker {
     pub(crate) fn added_slots(&self) -> &[AddedSlot] {
         &self.added_slots
     }
+
+    /// The `GOT` entries made for side modules (not the main module's).
+    fn created_got(&self) -> Vec<(String, Global)> {
+        self.got
+            .iter()
+            .filter(|(_, e)| e.created)
+            .map(|(n, e)| (n.clone(), e.global))
+            .collect()
+    }
 }
 
 impl std::fmt::Debug for DynamicLinker {
@@ -590,13 +599,7 @@ pub fn got_values<T: 'static>(
     get: CtxGetter<T>,
 ) -> Vec<(String, i32)> {
     let mut store = store.as_context_mut();
-    let entries: Vec<(String, Global)> = get(store.data_mut())
-        .dylinker
-        .got
-        .iter()
-        .filter(|(_, e)| e.created)
-        .map(|(n, e)| (n.clone(), e.global))
-        .collect();
+    let entries = get(store.data_mut()).dylinker.created_got();
     entries
         .into_iter()
         .filter_map(|(name, global)| Some((name, global.get(&mut store).i32()?)))
@@ -664,13 +667,7 @@ pub fn restore_got<T: 'static>(
     values: &[(String, i32)],
 ) -> Result<(), DlopenError> {
     let mut store = store.as_context_mut();
-    let created: Vec<(String, Global)> = get(store.data_mut())
-        .dylinker
-        .got
-        .iter()
-        .filter(|(_, e)| e.created)
-        .map(|(n, e)| (n.clone(), e.global))
-        .collect();
+    let created = get(store.data_mut()).dylinker.created_got();
     let mut pending: HashMap<String, Global> = created
         .into_iter()
         .filter(|(_, global)| global.get(&mut store).i32() == Some(UNDEFINED_ADDR))

@@ -113,21 +113,28 @@ print("msgpack ok", packed.hex())
 /// implementation on a native CPython.
 const PACKED_HEX: &str = "82a1619601cb4004000000000000c0c3a2c3a9c40200ffa16e81a464656570919291d38000000000000000cfffffffffffffffff";
 
+/// A runtime, the msgpack wheel, and a package snapshot with msgpack
+/// imported (in the returned directory).
+fn msgpack_snapshot() -> Result<(Runtime, Packages, tempfile::TempDir, Snapshot)> {
+    let runtime = Runtime::new(RuntimeOptions {
+        version: "314.0.7".to_owned(),
+        ..Default::default()
+    })?;
+    let msgpack = packages(&[("msgpack==1.2.4", false)])?;
+    let dir = tempfile::tempdir()?;
+    let snapshot = package_snapshot(
+        &runtime,
+        &msgpack,
+        &["msgpack"],
+        &dir.path().join("msgpack.snap"),
+    )?;
+    Ok((runtime, msgpack, dir, snapshot))
+}
+
 #[test]
 fn a_msgpack_package_snapshot_restores_its_c_extension_without_loading_it_again() -> Result<()> {
     on_big_stack(|| -> Result<()> {
-        let runtime = Runtime::new(RuntimeOptions {
-            version: "314.0.7".to_owned(),
-            ..Default::default()
-        })?;
-        let msgpack = packages(&[("msgpack==1.2.4", false)])?;
-        let dir = tempfile::tempdir()?;
-        let snapshot = package_snapshot(
-            &runtime,
-            &msgpack,
-            &["msgpack"],
-            &dir.path().join("msgpack.snap"),
-        )?;
+        let (runtime, msgpack, _dir, snapshot) = msgpack_snapshot()?;
         let recorded: Vec<String> = snapshot
             .side_modules()
             .iter()
@@ -332,18 +339,7 @@ except ValidationError as e:
 #[test]
 fn the_distribution_index_made_in_a_snapshot_is_used_after_a_restore() -> Result<()> {
     on_big_stack(|| -> Result<()> {
-        let runtime = Runtime::new(RuntimeOptions {
-            version: "314.0.7".to_owned(),
-            ..Default::default()
-        })?;
-        let msgpack = packages(&[("msgpack==1.2.4", false)])?;
-        let dir = tempfile::tempdir()?;
-        let snapshot = package_snapshot(
-            &runtime,
-            &msgpack,
-            &["msgpack"],
-            &dir.path().join("msgpack.snap"),
-        )?;
+        let (runtime, msgpack, _dir, snapshot) = msgpack_snapshot()?;
         // Reading the standard library's archive again would fail: the
         // index of it is the snapshot's. The archive is closed (the next
         // descriptor is 3).
