@@ -405,11 +405,11 @@ impl Runtime {
         }
         index_distributions(&mut interpreter)?;
         entropy_integration::check(&mut interpreter)?;
+        // The form a restore loads each side module in, compiled now.
+        pyodide_emscripten::prepare_replay(&mut interpreter.store, ctx_of)?;
         // Snapshot mode ends before the capture, not after every restore:
         // turning the policy's `sys.monitoring` tool off and restoring its
         // patches is then paid once, and a restore only reseeds.
-        // The form a restore loads each side module in, compiled now.
-        pyodide_emscripten::prepare_replay(&mut interpreter.store, ctx_of)?;
         let ledger = entropy_integration::ledger(&mut interpreter)?;
         entropy_integration::leave(&mut interpreter)?;
         let mut recorded_mounts = base.map(|b| b.mounts().to_vec()).unwrap_or_default();
