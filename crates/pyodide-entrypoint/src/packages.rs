@@ -72,18 +72,35 @@ impl Packages {
 
     /// Mounts everything into `vfs` for CPython `python` (`3.14`).
     pub(crate) fn install(&self, vfs: &mut Vfs, python: &str) -> Result<(), Error> {
+        self.install_planned(vfs, &self.plan(python)?)
+    }
+
+    /// Where the wheels and library archives go for CPython `python`, with
+    /// the archives opened: what [`Packages::install`] computes from the
+    /// packages alone (so it can be kept for packages that come again).
+    pub(crate) fn plan(&self, python: &str) -> Result<InstallPlan, Error> {
+        if self.wheels.is_empty() && self.libraries.is_empty() {
+            return Ok(InstallPlan::default());
+        }
         let paths = SchemePaths::pyodide(python);
-        if !self.wheels.is_empty() || !self.libraries.is_empty() {
-            let set = plan_mount_set(&self.wheels, &self.libraries, &paths)
-                .map_err(|e| Error::Packages(e.to_string()))?;
-            let archives = set
-                .archives
-                .iter()
-                .map(|a| zip_source(&a.name, &a.bytes))
-                .collect::<Result<Vec<_>, _>>()?;
-            for mount in &set.mounts {
-                mount_planned(vfs, &archives, mount)?;
-            }
+        let set = plan_mount_set(&self.wheels, &self.libraries, &paths)
+            .map_err(|e| Error::Packages(e.to_string()))?;
+        let archives = set
+            .archives
+            .iter()
+            .map(|a| zip_source(&a.name, &a.bytes))
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(InstallPlan {
+            mounts: set.mounts,
+            archives,
+        })
+    }
+
+    /// [`Packages::install`] with `plan` made by [`Packages::plan`] for
+    /// these packages (or others of the same identities).
+    pub(crate) fn install_planned(&self, vfs: &mut Vfs, plan: &InstallPlan) -> Result<(), Error> {
+        for mount in &plan.mounts {
+            mount_planned(vfs, &plan.archives, mount)?;
         }
         if let Some(dir) = &self.python_modules {
             let host = pyodide_vfs::open_host_dir(dir).map_err(|e| Error::Mount {
@@ -106,6 +123,13 @@ impl Packages {
         }
         Ok(())
     }
+}
+
+/// The union mounts of a set of packages and their archives, opened.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct InstallPlan {
+    mounts: Vec<PlannedMount>,
+    archives: Vec<ZipSource>,
 }
 
 fn zip_source(name: &str, bytes: &std::sync::Arc<[u8]>) -> Result<ZipSource, Error> {

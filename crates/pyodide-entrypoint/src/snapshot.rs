@@ -39,7 +39,7 @@ use wasmtime::{ExternType, InstancePre, Linker, Module, Ref, RefType, Val};
 pub use pyodide_snapshot::SnapshotKind;
 
 use crate::interpreter::{apply_mounts, base_vfs, new_store, stdlib_zip};
-use crate::packages::PYTHON_MODULES_GUEST_DIR;
+use crate::packages::{InstallPlan, PYTHON_MODULES_GUEST_DIR};
 use crate::runtime::{HostState, Runtime, ctx_of};
 use crate::vfs_image::{self, VfsImage};
 use crate::{Error, Interpreter, InterpreterConfig, Mount, Packages, RunError};
@@ -124,6 +124,10 @@ pub struct Snapshot {
     /// linker, to use it only with the same runtime), made at the first
     /// restore; `None` inside when the module imports more than functions.
     pre: OnceLock<Option<PreLinked>>,
+    /// Where the snapshot's packages go, made at the first restore given
+    /// them (every restore of a snapshot with packages is given packages of
+    /// the same identities: `check_packages`).
+    install_plan: OnceLock<InstallPlan>,
 }
 
 /// A snapshot's module pre-linked, with the linker it was linked with.
@@ -174,6 +178,7 @@ impl Snapshot {
             module,
             vfs,
             pre: OnceLock::new(),
+            install_plan: OnceLock::new(),
         })
     }
 
@@ -452,6 +457,7 @@ impl Runtime {
             module,
             vfs,
             pre: OnceLock::new(),
+            install_plan: OnceLock::new(),
         })
     }
 }
@@ -753,6 +759,17 @@ impl Interpreter {
     ) -> Result<Interpreter, Error> {
         let sidecar = &snapshot.sidecar;
         let mount_new_packages = check_packages(sidecar, &config.packages)?;
+        let python = runtime.version.python;
+        let python = format!("{}.{}", python.major, python.minor);
+        let plan = if mount_new_packages {
+            config.packages.plan(&python)?
+        } else if let Some(plan) = snapshot.install_plan.get() {
+            plan.clone()
+        } else {
+            let plan = config.packages.plan(&python)?;
+            let _ = snapshot.install_plan.set(plan.clone());
+            plan
+        };
         let driver_run = sidecar
             .anchors
             .iter()
@@ -768,10 +785,7 @@ impl Interpreter {
             config.stderr,
         )?;
         vfs_image::apply(&mut vfs, &snapshot.vfs)?;
-        let python = runtime.version.python;
-        config
-            .packages
-            .install(&mut vfs, &format!("{}.{}", python.major, python.minor))?;
+        config.packages.install_planned(&mut vfs, &plan)?;
         let mut mounts: Vec<Mount> = snapshot
             .mounts()
             .iter()
