@@ -8,9 +8,9 @@ use std::sync::Arc;
 use anyhow::Result;
 use pyodide_emscripten::dylink::read_dylink_info;
 use pyodide_emscripten::{
-    DlopenError, EmscriptenCtx, EmscriptenInstance, EngineSettings, LoadOptions, ModuleCache,
-    UndefinedSymbol, add_to_linker, function_slot, got_values, library_function, load_library,
-    prepare_replay, restore_got, restore_slot,
+    DlopenError, EmscriptenCtx, EmscriptenInstance, EngineSettings, LoadOptions, LoadedLibrary,
+    ModuleCache, UndefinedSymbol, add_to_linker, function_slot, got_values, library_function,
+    load_library, prepare_replay, restore_got, restore_slot,
 };
 use pyodide_vfs::GuestPath;
 use wasmtime::{Linker, Module, Store};
@@ -148,6 +148,18 @@ impl World {
     }
 }
 
+/// A world with `side` loaded from `/tmp/libside.so` the ordinary way.
+fn loaded_world(cache: &ModuleCache, side: &Arc<[u8]>) -> Result<(World, LoadedLibrary)> {
+    let mut world = world(cache, side)?;
+    let loaded = load_library(
+        &mut world.store,
+        |c| c,
+        "/tmp/libside.so",
+        LoadOptions::default(),
+    )?;
+    Ok((world, loaded))
+}
+
 fn cache() -> Result<(tempfile::TempDir, ModuleCache)> {
     let dir = tempfile::tempdir()?;
     let cache = ModuleCache::new(EngineSettings::default(), dir.path().join("modules"))?;
@@ -218,13 +230,7 @@ fn an_undefined_function_fails_only_when_called_and_names_itself() -> Result<()>
 fn a_library_recreated_at_recorded_bases_skips_relocations_and_constructors() -> Result<()> {
     let (_dir, cache) = cache()?;
     let side: Arc<[u8]> = side_module(SIDE, 4, 1)?.into();
-    let mut first = world(&cache, &side)?;
-    let loaded = load_library(
-        &mut first.store,
-        |c| c,
-        "/tmp/libside.so",
-        LoadOptions::default(),
-    )?;
+    let (mut first, loaded) = loaded_world(&cache, &side)?;
     first.call("counter", None)?;
     // `note_ctor` is in no element segment: its GOT.func entry got a new
     // slot at load; `counter` gets one from a dlsym-like lookup afterwards.
@@ -318,13 +324,7 @@ fn a_library_of_recorded_content_needs_no_file_until_it_must_compile() -> Result
     let (_dir, cache) = self::cache()?;
     let (_empty_dir, empty) = self::cache()?;
     let side: Arc<[u8]> = side_module(SIDE, 4, 1)?.into();
-    let mut first = world(&cache, &side)?;
-    let loaded = load_library(
-        &mut first.store,
-        |c| c,
-        "/tmp/libside.so",
-        LoadOptions::default(),
-    )?;
+    let (mut first, loaded) = loaded_world(&cache, &side)?;
     // The record names the content: its hash keys the module in memory,
     // its header is the file's start through `dylink.0`.
     assert!(cache.is_shared(&loaded.content.sha256));
