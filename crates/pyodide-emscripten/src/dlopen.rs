@@ -633,14 +633,8 @@ pub fn prepare_replay<T: 'static>(
     for (path, sha256) in libraries {
         let mut read_error = None;
         let read_input = || {
-            read_verified(get(store.data_mut()), &path, &sha256).map_err(|e| {
-                let message = e.to_string();
-                read_error = Some(e);
-                crate::Error::Compile {
-                    name: path.clone(),
-                    source: message.into(),
-                }
-            })
+            read_verified(get(store.data_mut()), &path, &sha256)
+                .map_err(|e| keep_read_error(e, &path, &mut read_error))
         };
         let loaded = cache.load_shared_transformed(
             &path,
@@ -762,23 +756,16 @@ fn load<T: 'static>(
     // library's replay form, which writes nothing over the data the memory
     // holds (see `replay_form`), when it has one.
     let replay = options.at.is_some() && !options.run_init;
-    let replay_form = replay && info.mem_size > 0;
+    let use_replay_form = replay && info.mem_size > 0;
     let mut read_error = None;
     let read_input = || {
         let read = match bytes.take() {
             Some(bytes) => Ok(bytes),
             None => read_verified(get(store.data_mut()), path, &content.sha256),
         };
-        read.map_err(|e| {
-            let message = e.to_string();
-            read_error = Some(e);
-            crate::Error::Compile {
-                name: path.to_owned(),
-                source: message.into(),
-            }
-        })
+        read.map_err(|e| keep_read_error(e, path, &mut read_error))
     };
-    let loaded = if replay_form {
+    let loaded = if use_replay_form {
         cache.load_shared_transformed(
             path,
             &content.sha256,
@@ -874,7 +861,7 @@ fn load<T: 'static>(
     // library's data: it is put back afterwards.
     let kept = match options.at {
         Some(bases)
-            if replay_form
+            if use_replay_form
                 && module
                     .get_export(crate::replay_form::REPLAY_FORM_EXPORT)
                     .is_none() =>
@@ -1153,11 +1140,12 @@ fn got_entry<T>(
     // The main module's own entry, when its GOT was baked into exports.
     let main = get(store.data_mut()).dylinker.main.clone();
     let exported = main.and_then(|main| {
-        let func = format!("GOT.func.{name}");
-        let mem = format!("GOT.mem.{name}");
         main.instance
-            .get_global(&mut *store, &func)
-            .or_else(|| main.instance.get_global(&mut *store, &mem))
+            .get_global(&mut *store, &format!("GOT.func.{name}"))
+            .or_else(|| {
+                main.instance
+                    .get_global(&mut *store, &format!("GOT.mem.{name}"))
+            })
     });
     let (global, created) = match exported {
         Some(global) => (global, false),
@@ -1350,6 +1338,18 @@ fn new_slot<T>(
         after_libraries: linker.libraries.len(),
     });
     Ok(slot)
+}
+
+/// For a module cache load's input reader: keeps the loader's own error in
+/// `slot` (the caller returns it instead of the cache's) and gives the cache
+/// one naming `path`.
+fn keep_read_error(error: DlopenError, path: &str, slot: &mut Option<DlopenError>) -> crate::Error {
+    let message = error.to_string();
+    *slot = Some(error);
+    crate::Error::Compile {
+        name: path.to_owned(),
+        source: message.into(),
+    }
 }
 
 /// Reads the guest file `path`, which must still have the SHA-256 it was
