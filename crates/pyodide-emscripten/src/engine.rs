@@ -52,12 +52,13 @@ pub const MAX_TABLE_ELEMENTS: usize = 262_144;
 /// Bytes of each linear memory kept resident when its slot is freed: the
 /// pages the instance wrote are copied back from the image (found with
 /// Linux's `PAGEMAP_SCAN` where available) instead of being unmapped, so
-/// the next instance restored into the slot takes no page fault on them.
-/// A restore plus a first statement writes about 1 MiB. Larger budgets
-/// measured worse for heavy work in a reused slot (importing pydantic from
-/// its sources: +15% at 8 MiB, +35% at 64 MiB against no pooling), so the
-/// budget covers a request-sized instance, not a large one.
-const KEEP_RESIDENT: usize = 8 << 20;
+/// the next instance restored into the slot takes no page fault on them
+/// ([`crate::resident`] makes sure they are all found). A restore plus a
+/// first statement writes about 1 MiB; a first pydantic model after a
+/// restore about 4 MiB, 12.5 MiB once joined into few runs. The budget
+/// covers such a request-sized instance; a larger one would make every end
+/// of a heavy instance copy more back.
+pub const KEEP_RESIDENT: usize = 16 << 20;
 
 /// Creates the engine: standard exceptions (the legacy form is translated
 /// away before compiling), reference types and GC (Pyodide uses `externref`

@@ -41,6 +41,7 @@ pub mod module_cache;
 mod net;
 mod process;
 pub mod replay_form;
+pub mod resident;
 mod time;
 mod trampoline;
 mod wasi;
