@@ -17,7 +17,9 @@
 //! the timing (`BatchSize::PerIteration`), as a server ends one request's
 //! instance before it serves another: the engine's pooling allocator gives
 //! the next restore the slot just freed, still mapped, with the pages the
-//! last instance wrote copied back from the image rather than unmapped.
+//! last instance wrote copied back from the image rather than unmapped
+//! (all of them, joined into few runs as the instance ends: the runtime's
+//! default `warm_slots`).
 //! The cost of a restore into a slot never used before (every instance
 //! alive at once) is the density section's time per instance.
 //!

@@ -125,6 +125,20 @@ pub struct Interpreter {
     decref: TypedFunc<i32, ()>,
     /// Set once the guest has exited the process (`os._exit`, C `exit`).
     exited: Option<i32>,
+    /// Whether to keep this interpreter's working set resident in its pool
+    /// slot when it is dropped ([`RuntimeOptions::warm_slots`]).
+    ///
+    /// [`RuntimeOptions::warm_slots`]: crate::RuntimeOptions::warm_slots
+    warm_slot: bool,
+}
+
+impl Drop for Interpreter {
+    fn drop(&mut self) {
+        if self.warm_slot {
+            let memory = self.instance.memory();
+            pyodide_emscripten::resident::keep_working_set(&mut self.store, memory);
+        }
+    }
 }
 
 impl std::fmt::Debug for Interpreter {
@@ -209,7 +223,7 @@ impl Interpreter {
             return Err(Error::Startup { status });
         }
 
-        let mut interpreter = Interpreter::attach(store, instance, 0, environment)?;
+        let mut interpreter = Interpreter::attach(runtime, store, instance, 0, environment)?;
         interpreter.driver_run = interpreter.install_driver()?;
         Ok(interpreter)
     }
@@ -217,12 +231,14 @@ impl Interpreter {
     /// Wraps an instance whose CPython is initialised (booted, or restored
     /// from a snapshot) with the C-API functions the driver is called with.
     pub(crate) fn attach(
+        runtime: &Runtime,
         mut store: Store<HostState>,
         instance: EmscriptenInstance,
         driver_run: i32,
         environment: Vec<(String, String)>,
     ) -> Result<Interpreter, Error> {
         Ok(Interpreter {
+            warm_slot: runtime.warm_slots,
             driver_run,
             unicode_from: instance.typed_func(&mut store, "PyUnicode_FromStringAndSize")?,
             call_one: instance.typed_func(&mut store, "PyObject_CallOneArg")?,

@@ -27,6 +27,15 @@ pub struct RuntimeOptions {
     pub cache_root: Option<PathBuf>,
     /// Progress of first-use work (fetching, compiling).
     pub progress: Box<dyn FnMut(Progress)>,
+    /// Whether an interpreter that ends keeps the pages it wrote resident
+    /// in its slot of the engine's pool, so that the next interpreter made
+    /// there from the same snapshot (or the same boot) writes them without
+    /// page faults (default: yes). It costs up to 16 MiB resident per slot
+    /// used and a copy of those pages back from the snapshot whenever an
+    /// interpreter ends, and suits a process that makes many interpreters;
+    /// one that makes a single interpreter and exits (`pyworkerd run`)
+    /// gains nothing from it. See `pyodide_emscripten::resident`.
+    pub warm_slots: bool,
 }
 
 impl Default for RuntimeOptions {
@@ -36,6 +45,7 @@ impl Default for RuntimeOptions {
             engine: EngineSettings::default(),
             cache_root: None,
             progress: Box::new(|_| {}),
+            warm_slots: true,
         }
     }
 }
@@ -46,6 +56,7 @@ impl std::fmt::Debug for RuntimeOptions {
             .field("version", &self.version)
             .field("engine", &self.engine)
             .field("cache_root", &self.cache_root)
+            .field("warm_slots", &self.warm_slots)
             .finish_non_exhaustive()
     }
 }
@@ -102,6 +113,8 @@ pub struct Runtime {
     /// `<cache root>/snapshots`, where the automatic baseline lives.
     pub(crate) snapshots_dir: PathBuf,
     compiled_now: bool,
+    /// [`RuntimeOptions::warm_slots`].
+    pub(crate) warm_slots: bool,
 }
 
 /// The label of the snapshot instrumentation in the module cache's keys:
@@ -189,6 +202,7 @@ impl Runtime {
             base_linker,
             linker: OnceLock::new(),
             compiled_now,
+            warm_slots: options.warm_slots,
         })
     }
 

@@ -868,7 +868,8 @@ impl Interpreter {
             environment.retain(|(k, _)| k != key);
             environment.push((key.clone(), value.clone()));
         }
-        let mut interpreter = Interpreter::attach(store, instance, driver_run, environment)?;
+        let mut interpreter =
+            Interpreter::attach(runtime, store, instance, driver_run, environment)?;
         let env: Vec<String> = config
             .env
             .iter()

@@ -351,6 +351,62 @@ fn a_runtime_refuses_one_interpreter_too_many_and_reuses_freed_slots() -> Result
     })
 }
 
+/// An interpreter that ends leaves its pages resident in its pool slot
+/// (`RuntimeOptions::warm_slots`, on by default), their bytes reset to the
+/// snapshot's: the next interpreter restored there finds neither the
+/// objects the last one changed (every module's dict) nor the bytes it
+/// wrote (4.8 MiB of a pattern, looked for at the same addresses after the
+/// same allocations).
+#[test]
+fn a_warm_slot_shows_nothing_of_the_interpreter_that_ran_there() -> Result<()> {
+    on_big_stack(|| -> Result<()> {
+        let runtime = runtime("314.0.7")?;
+        let snapshot = runtime.baseline_snapshot()?;
+        const ALLOCATE: &str = "import ctypes, sys\n\
+            BUFS = [bytearray(16384) for _ in range(300)]\n\
+            ADDRS = [ctypes.addressof((ctypes.c_char * 16384).from_buffer(b)) for b in BUFS]\n";
+        const FOUND: &str = "FOUND = [a for a in ADDRS if ctypes.string_at(a, 16384) == b'Z' * 16384]\n\
+            MARKED = [n for n, m in list(sys.modules.items()) if getattr(m, '_pw_marker', 0)]\n\
+            print(len(FOUND), MARKED)\n";
+        let out = SharedBuffer::new();
+        let mut first = Interpreter::restore(
+            &runtime,
+            &snapshot,
+            InterpreterConfig {
+                stdout: OutputSink::Capture(out.clone()),
+                ..Default::default()
+            },
+        )?;
+        first.run(ALLOCATE, &[])?;
+        first.run(
+            "for b in BUFS: b[:] = b'Z' * 16384\n\
+             for m in list(sys.modules.values()):\n    try: m._pw_marker = 1\n    except Exception: pass\n",
+            &[],
+        )?;
+        first.run(FOUND, &[])?;
+        let seen = String::from_utf8_lossy(&out.contents()).into_owned();
+        assert!(
+            seen.starts_with("300 ['"),
+            "the check sees the writes: {seen}"
+        );
+        drop(first);
+
+        let out = SharedBuffer::new();
+        let mut next = Interpreter::restore(
+            &runtime,
+            &snapshot,
+            InterpreterConfig {
+                stdout: OutputSink::Capture(out.clone()),
+                ..Default::default()
+            },
+        )?;
+        next.run(ALLOCATE, &[])?;
+        next.run(FOUND, &[])?;
+        assert_eq!(String::from_utf8_lossy(&out.contents()), "0 []\n");
+        Ok(())
+    })
+}
+
 /// The driver's asyncio fix is in the baseline too (it is made with the
 /// driver of this build: its file name carries the driver's digest).
 #[test]

@@ -194,6 +194,8 @@ pub(crate) fn run(args: RunArgs) -> Result<u8> {
     let runtime = Runtime::new(RuntimeOptions {
         version: args.pyodide_version.clone(),
         progress: Box::new(move |progress| report_progress(terminal, &progress)),
+        // One interpreter, then the process exits: no slot is reused.
+        warm_slots: false,
         ..Default::default()
     })
     .with_context(|| format!("cannot prepare Pyodide {}", args.pyodide_version))?;

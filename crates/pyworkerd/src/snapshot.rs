@@ -111,6 +111,8 @@ pub(crate) fn snapshot(args: SnapshotArgs) -> Result<u8> {
     let runtime = Runtime::new(RuntimeOptions {
         version: args.pyodide_version.clone(),
         progress: Box::new(move |progress| report_progress(terminal, &progress)),
+        // One interpreter, then the process exits: no slot is reused.
+        warm_slots: false,
         ..Default::default()
     })
     .with_context(|| format!("cannot prepare Pyodide {}", args.pyodide_version))?;
