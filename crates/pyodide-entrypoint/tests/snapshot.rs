@@ -368,15 +368,15 @@ fn a_warm_slot_shows_nothing_of_the_interpreter_that_ran_there() -> Result<()> {
         const FOUND: &str = "FOUND = [a for a in ADDRS if ctypes.string_at(a, 16384) == b'Z' * 16384]\n\
             MARKED = [n for n, m in list(sys.modules.items()) if getattr(m, '_pw_marker', 0)]\n\
             print(len(FOUND), MARKED)\n";
-        let out = SharedBuffer::new();
-        let mut first = Interpreter::restore(
-            &runtime,
-            &snapshot,
-            InterpreterConfig {
+        let restore = || -> Result<(Interpreter, SharedBuffer)> {
+            let out = SharedBuffer::new();
+            let config = InterpreterConfig {
                 stdout: OutputSink::Capture(out.clone()),
                 ..Default::default()
-            },
-        )?;
+            };
+            Ok((Interpreter::restore(&runtime, &snapshot, config)?, out))
+        };
+        let (mut first, out) = restore()?;
         first.run(ALLOCATE, &[])?;
         first.run(
             "for b in BUFS: b[:] = b'Z' * 16384\n\
@@ -391,15 +391,7 @@ fn a_warm_slot_shows_nothing_of_the_interpreter_that_ran_there() -> Result<()> {
         );
         drop(first);
 
-        let out = SharedBuffer::new();
-        let mut next = Interpreter::restore(
-            &runtime,
-            &snapshot,
-            InterpreterConfig {
-                stdout: OutputSink::Capture(out.clone()),
-                ..Default::default()
-            },
-        )?;
+        let (mut next, out) = restore()?;
         next.run(ALLOCATE, &[])?;
         next.run(FOUND, &[])?;
         assert_eq!(String::from_utf8_lossy(&out.contents()), "0 []\n");
