@@ -631,24 +631,50 @@ pub fn prepare_replay<T: 'static>(
         .map(|l| (l.record.path.clone(), l.record.content.sha256))
         .collect();
     for (path, sha256) in libraries {
-        let mut read_error = None;
-        let read_input = || {
+        load_module(&cache, &path, &sha256, true, || {
             read_verified(get(store.data_mut()), &path, &sha256)
-                .map_err(|e| keep_read_error(e, &path, &mut read_error))
-        };
-        let loaded = cache.load_shared_transformed(
-            &path,
-            &sha256,
+        })?;
+    }
+    Ok(())
+}
+
+/// The compiled module of the library at `path` with content `sha256`
+/// (its replay form when `replay_form`) from the module cache, which calls
+/// `read` for the file only when it must compile. An error of `read` is
+/// returned as it is, not as the cache's compile error.
+fn load_module(
+    cache: &ModuleCache,
+    path: &str,
+    sha256: &[u8; 32],
+    replay_form: bool,
+    read: impl FnOnce() -> Result<Vec<u8>, DlopenError>,
+) -> Result<Module, DlopenError> {
+    let mut read_error = None;
+    let read_input = || {
+        read().map_err(|error| {
+            let message = error.to_string();
+            read_error = Some(error);
+            crate::Error::Compile {
+                name: path.to_owned(),
+                source: message.into(),
+            }
+        })
+    };
+    let loaded = if replay_form {
+        cache.load_shared_transformed(
+            path,
+            sha256,
             REPLAY_FORM_LABEL,
             read_input,
             make_replay_form,
-        );
-        if let Some(e) = read_error {
-            return Err(e);
-        }
-        loaded?;
+        )
+    } else {
+        cache.load_shared(path, sha256, read_input)
+    };
+    match read_error {
+        Some(error) => Err(error),
+        None => Ok(loaded?),
     }
-    Ok(())
 }
 
 /// Sets the `GOT` entries a replay of side modules made (loads with
@@ -757,29 +783,16 @@ fn load<T: 'static>(
     // holds (see `replay_form`), when it has one.
     let replay = options.at.is_some() && !options.run_init;
     let use_replay_form = replay && info.mem_size > 0;
-    let mut read_error = None;
-    let read_input = || {
-        let read = match bytes.take() {
+    let module = load_module(
+        &cache,
+        path,
+        &content.sha256,
+        use_replay_form,
+        || match bytes.take() {
             Some(bytes) => Ok(bytes),
             None => read_verified(get(store.data_mut()), path, &content.sha256),
-        };
-        read.map_err(|e| keep_read_error(e, path, &mut read_error))
-    };
-    let loaded = if use_replay_form {
-        cache.load_shared_transformed(
-            path,
-            &content.sha256,
-            REPLAY_FORM_LABEL,
-            read_input,
-            make_replay_form,
-        )
-    } else {
-        cache.load_shared(path, &content.sha256, read_input)
-    };
-    if let Some(e) = read_error {
-        return Err(e);
-    }
-    let module = loaded?;
+        },
+    )?;
     drop(bytes);
     let handles = get(store.data_mut()).handles.clone();
     let Some(handles) = handles else {
@@ -1338,18 +1351,6 @@ fn new_slot<T>(
         after_libraries: linker.libraries.len(),
     });
     Ok(slot)
-}
-
-/// For a module cache load's input reader: keeps the loader's own error in
-/// `slot` (the caller returns it instead of the cache's) and gives the cache
-/// one naming `path`.
-fn keep_read_error(error: DlopenError, path: &str, slot: &mut Option<DlopenError>) -> crate::Error {
-    let message = error.to_string();
-    *slot = Some(error);
-    crate::Error::Compile {
-        name: path.to_owned(),
-        source: message.into(),
-    }
 }
 
 /// Reads the guest file `path`, which must still have the SHA-256 it was
