@@ -759,16 +759,19 @@ impl Interpreter {
     ) -> Result<Interpreter, Error> {
         let sidecar = &snapshot.sidecar;
         let mount_new_packages = check_packages(sidecar, &config.packages)?;
-        let python = runtime.version.python;
-        let python = format!("{}.{}", python.major, python.minor);
+        let python = || {
+            let python = runtime.version.python;
+            format!("{}.{}", python.major, python.minor)
+        };
+        let new_plan;
         let plan = if mount_new_packages {
-            config.packages.plan(&python)?
-        } else if let Some(plan) = snapshot.install_plan.get() {
-            plan.clone()
+            new_plan = config.packages.plan(&python())?;
+            &new_plan
         } else {
-            let plan = config.packages.plan(&python)?;
-            let _ = snapshot.install_plan.set(plan.clone());
-            plan
+            if snapshot.install_plan.get().is_none() {
+                let _ = snapshot.install_plan.set(config.packages.plan(&python())?);
+            }
+            snapshot.install_plan.get().expect("set just above")
         };
         let driver_run = sidecar
             .anchors
@@ -785,7 +788,7 @@ impl Interpreter {
             config.stderr,
         )?;
         vfs_image::apply(&mut vfs, &snapshot.vfs)?;
-        config.packages.install_planned(&mut vfs, &plan)?;
+        config.packages.install_planned(&mut vfs, plan)?;
         let mut mounts: Vec<Mount> = snapshot
             .mounts()
             .iter()
