@@ -31,7 +31,7 @@
 use std::fs::File;
 use std::os::unix::fs::FileExt;
 
-use wasmtime::{AsContextMut, Memory};
+use wasmtime::{AsContext, AsContextMut, Memory};
 
 pub use crate::engine::KEEP_RESIDENT;
 
@@ -58,11 +58,9 @@ pub struct WorkingSet {
 /// Returns `None`, having changed nothing, where the pages cannot be
 /// inspected (no `/proc/self/pagemap`).
 pub fn keep_working_set(mut store: impl AsContextMut, memory: Memory) -> Option<WorkingSet> {
-    let page = rustix::param::page_size();
+    let (page, first, pages) = host_pages(&store, memory);
     let budget = KEEP_RESIDENT / page;
-    let base = memory.data_ptr(&store) as usize;
-    let pages = memory.data_size(&store) / page;
-    let runs = scan(&pagemap()?, base / page, pages, budget)?;
+    let runs = scan(&pagemap()?, first, pages, budget)?;
     let (chosen, fills) = plan_fill(&runs, budget, KEPT_RUNS);
     let data = memory.data_mut(&mut store);
     let mut filled = 0;
@@ -89,14 +87,17 @@ pub fn keep_working_set(mut store: impl AsContextMut, memory: Memory) -> Option<
 /// start, that hold a private copy: the pages written since the slot was
 /// last reset, or kept resident by it. `None` where the pages cannot be
 /// inspected.
-pub fn written_runs(
-    store: impl wasmtime::AsContext,
-    memory: Memory,
-) -> Option<Vec<(usize, usize)>> {
+pub fn written_runs(store: impl AsContext, memory: Memory) -> Option<Vec<(usize, usize)>> {
+    let (_, first, pages) = host_pages(&store, memory);
+    scan(&pagemap()?, first, pages, usize::MAX)
+}
+
+/// The host page size, and the host page `memory` starts at and how many
+/// it spans.
+fn host_pages(store: impl AsContext, memory: Memory) -> (usize, usize, usize) {
     let page = rustix::param::page_size();
     let base = memory.data_ptr(&store) as usize;
-    let pages = memory.data_size(&store) / page;
-    scan(&pagemap()?, base / page, pages, usize::MAX)
+    (page, base / page, memory.data_size(&store) / page)
 }
 
 fn pagemap() -> Option<File> {
