@@ -54,6 +54,9 @@ pub struct EmscriptenInstance {
     free: TypedFunc<i32, ()>,
     imported_globals: Arc<[(String, String, Global)]>,
     initial_table_len: u64,
+    /// Where a relocatable module's data starts (its exported data
+    /// addresses are relative to it); 0 otherwise.
+    memory_base: u32,
 }
 
 impl std::fmt::Debug for EmscriptenInstance {
@@ -188,7 +191,7 @@ impl EmscriptenInstance {
         let instance = Instance::new(&mut *store, module, &imports)
             .map_err(|e| Error::instantiate(module, e))?;
         let memory_base = restored_global("env", "__memory_base").unwrap_or(0);
-        let this = Self::attach(
+        let mut this = Self::attach(
             store,
             instance,
             own_memory,
@@ -197,6 +200,7 @@ impl EmscriptenInstance {
             imported_globals,
             |dylinker| dylinker.attach_main(instance, memory_base, shared, got),
         )?;
+        this.memory_base = memory_base;
         if matches!(plan, Plan::Boot(Some(_))) {
             this.call_export(store, "__wasm_apply_data_relocs")?;
         }
@@ -259,6 +263,9 @@ impl EmscriptenInstance {
                 .ok(),
             funcs_on_exit: instance.get_typed_func(&mut *store, "__funcs_on_exit").ok(),
             fflush: instance.get_typed_func(&mut *store, "fflush").ok(),
+            set_interrupt: instance
+                .get_typed_func(&mut *store, "PyErr_SetInterruptEx")
+                .ok(),
         };
         let ctx = get(store.data_mut());
         ctx.handles = Some(handles);
@@ -273,6 +280,7 @@ impl EmscriptenInstance {
             free,
             imported_globals: imported_globals.into(),
             initial_table_len,
+            memory_base: 0,
         })
     }
 
@@ -388,6 +396,26 @@ impl EmscriptenInstance {
                 None => Err(Error::trap("main", e)),
             },
         }
+    }
+
+    /// Turns CPython's signal hook on (its `Py_EMSCRIPTEN_SIGNAL_HANDLING`
+    /// flag): from then on Python code takes an interrupt from the
+    /// context's [`crate::InterruptHandle`] within 50 checks of its eval
+    /// breaker, at the cost of one import call per 50 checks. Returns
+    /// `false` for a module without the hook.
+    pub fn enable_interrupts<T>(&self, store: &mut Store<T>) -> Result<bool, Error> {
+        let Some(flag) = self
+            .instance
+            .get_global(&mut *store, "Py_EMSCRIPTEN_SIGNAL_HANDLING")
+        else {
+            return Ok(false);
+        };
+        let Val::I32(address) = flag.get(&mut *store) else {
+            return Ok(false);
+        };
+        let address = (address as u32).wrapping_add(self.memory_base);
+        self.write(store, address, &1i32.to_le_bytes())?;
+        Ok(true)
     }
 
     /// Copies `bytes` into guest memory at `ptr`.

@@ -121,6 +121,9 @@ pub(crate) struct Handles {
     pub(crate) memalign: Option<TypedFunc<(i32, i32), i32>>,
     pub(crate) funcs_on_exit: Option<TypedFunc<(), ()>>,
     pub(crate) fflush: Option<TypedFunc<i32, i32>>,
+    /// CPython's `PyErr_SetInterruptEx`, through which an interrupted wait
+    /// hands its signal over (see [`crate::interrupt`]).
+    pub(crate) set_interrupt: Option<TypedFunc<i32, i32>>,
 }
 
 /// A call-trampoline target resolved once per table slot.
@@ -151,6 +154,10 @@ pub struct EmscriptenCtx {
     pub(crate) net: crate::net::NetState,
     pub(crate) libffi: crate::libffi::LibffiState,
     pub(crate) dylinker: crate::dlopen::DynamicLinker,
+    pub(crate) interrupt: crate::InterruptHandle,
+    /// Set when an interrupt ended a wait: the next wait answers at once
+    /// (see `fs::wait`).
+    pub(crate) wake_next_wait: bool,
 }
 
 impl std::fmt::Debug for EmscriptenCtx {
@@ -173,6 +180,14 @@ impl EmscriptenCtx {
     /// The file system the guest sees.
     pub fn vfs(&self) -> &Vfs {
         &self.vfs
+    }
+
+    /// The handle that interrupts this guest from another thread. It takes
+    /// effect in Python code once the hook is on
+    /// ([`crate::EmscriptenInstance::enable_interrupts`]), and in any wait
+    /// (`poll`, `select`, `time.sleep`) always.
+    pub fn interrupt_handle(&self) -> crate::InterruptHandle {
+        self.interrupt.clone()
     }
 
     /// The file system the guest sees, writable (to mount or add files).
@@ -317,6 +332,8 @@ impl EmscriptenCtxBuilder {
             net: Default::default(),
             libffi: Default::default(),
             dylinker: crate::dlopen::DynamicLinker::new(self.module_cache),
+            interrupt: crate::InterruptHandle::new(),
+            wake_next_wait: false,
         }
     }
 }

@@ -104,9 +104,10 @@ pub fn new_engine(settings: &EngineSettings) -> Result<Engine, Error> {
 }
 
 /// Revision of the pipeline between the input wasm and what wasmtime
-/// compiles (today: the legacy exception-handling translation). Bump it when
-/// the translation changes its output, so stale artifacts are not reused.
-pub const PIPELINE_REVISION: u32 = 1;
+/// compiles (the legacy exception-handling translation, then the sleep
+/// rewrite of `crate::sleep_form`). Bump it when the pipeline changes its
+/// output, so stale artifacts are not reused.
+pub const PIPELINE_REVISION: u32 = 2;
 
 /// A stable digest of everything that affects compiled code: wasmtime's own
 /// compatibility hash of `engine` (target, Cranelift flags, tunables, wasm

@@ -42,14 +42,18 @@
 //!   Emscripten's, one whose write end is closed reads as end of file, and
 //!   writing with the read end closed is `EPIPE` (Emscripten answers `EAGAIN`
 //!   and accepts the bytes).
-//! * `poll` never blocks: files and devices are readable and writable
+//! * `poll` answers at once when a descriptor is ready, and otherwise
+//!   waits out its timeout on the host (see [`wait`]; an interrupt ends the
+//!   wait with `EINTR`). Files and devices are readable and writable
 //!   (`POLLIN | POLLOUT`); a pipe's read end is readable when it holds bytes
 //!   or has no writer left (`POLLHUP`), its write end writable when there is
 //!   room or no reader left (`POLLERR`); closed descriptors are `POLLNVAL`;
 //!   each masked by the requested
 //!   events plus `POLLERR | POLLHUP` as Emscripten does (so `POLLNVAL` shows
 //!   only when asked for). `_newselect` (0.29.3) is the same over `fd_set`s
-//!   and fails with `EBADF` on a closed descriptor in a set.
+//!   and fails with `EBADF` on a closed descriptor in a set. (Emscripten's
+//!   own never wait: a browser cannot block; here a sleeping guest must not
+//!   spin.)
 //! * `utimensat` honours `AT_SYMLINK_NOFOLLOW`; a null path is `futimens`.
 //! * `fallocate` mode 0 grows the file like `ftruncate`; other modes are
 //!   `ENOTSUP`. `fadvise64` always succeeds.
@@ -59,6 +63,8 @@
 //! `emscripten_builtin_memalign` (called back into the guest, so guest memory
 //! is re-borrowed afterwards) and writes shared writable mappings back on
 //! `msync` and `munmap`.
+
+use std::time::Duration;
 
 use pyodide_vfs::{
     AccessCheck, AccessMode, DirEntry, Dirfd, Errno, Fd, FileKind, GuestPath, MAX_FDS, OpenFlags,
@@ -267,13 +273,41 @@ pub(crate) fn add<T: 'static>(linker: &mut Linker<T>, get: CtxGetter<T>) -> wasm
     syscall!(linker, get, "__syscall_pipe" => |ctx, guest, fds: i32| {
         pipe(&mut ctx.vfs, guest, fds)
     });
-    syscall!(linker, get, "__syscall_poll" => |ctx, guest, fds: i32, nfds: i32, _timeout: i32| {
-        poll(&ctx.vfs, guest, fds, nfds)
-    });
-    syscall!(linker, get, "__syscall__newselect" =>
-    |ctx, guest, nfds: i32, readfds: i32, writefds: i32, exceptfds: i32, _timeout: i32| {
-        newselect(&ctx.vfs, guest, nfds, [readfds, writefds, exceptfds])
-    });
+    linker.func_wrap(
+        ENV,
+        "__syscall_poll",
+        move |mut caller: Caller<'_, T>, fds: i32, nfds: i32, timeout: i32| {
+            let ready = sys(&mut caller, get, |ctx, guest| {
+                poll(&ctx.vfs, guest, fds, nfds)
+            })?;
+            if ready != 0 || timeout == 0 {
+                return Ok(ready);
+            }
+            // Negative: no limit.
+            let timeout = u64::try_from(timeout).ok().map(Duration::from_millis);
+            wait(&mut caller, get, timeout)
+        },
+    )?;
+    linker.func_wrap(
+        ENV,
+        "__syscall__newselect",
+        move |mut caller: Caller<'_, T>,
+              nfds: i32,
+              readfds: i32,
+              writefds: i32,
+              exceptfds: i32,
+              timeout: i32| {
+            let mut limit = None;
+            let ready = sys(&mut caller, get, |ctx, guest| {
+                limit = select_timeout(guest, timeout)?;
+                newselect(&ctx.vfs, guest, nfds, [readfds, writefds, exceptfds])
+            })?;
+            if ready != 0 || limit == Some(Duration::ZERO) {
+                return Ok(ready);
+            }
+            wait(&mut caller, get, limit)
+        },
+    )?;
     syscall!(linker, get, "__syscall_utimensat" =>
     |ctx, guest, dirfd: i32, path: i32, times: i32, flags: i32| {
         utimensat(&mut ctx.vfs, guest, dirfd, path, times, flags)
@@ -863,8 +897,63 @@ fn poll(vfs: &Vfs, guest: &mut Guest<'_>, fds: i32, nfds: i32) -> Result<i32, Er
     Ok(ready)
 }
 
+/// `select`'s `struct timeval *timeout`; a null pointer is no limit. In the
+/// libc of 0.29.3 (the only release that imports `_newselect`) it is two
+/// 32-bit fields, seconds then microseconds.
+fn select_timeout(guest: &Guest<'_>, ptr: i32) -> Result<Option<Duration>, Errno> {
+    if ptr == 0 {
+        return Ok(None);
+    }
+    let sec = guest.i32(ptr as u32)?;
+    let usec = guest.i32(ptr as u32 + 4)?;
+    if sec < 0 || !(0..1_000_000).contains(&usec) {
+        return Err(Errno::EINVAL);
+    }
+    Ok(Some(
+        Duration::from_secs(sec as u64) + Duration::from_micros(usec as u64),
+    ))
+}
+
+/// A `poll` or `select` that found nothing ready waits out its timeout
+/// (`None`: until interrupted) on the host: 0 when it ran out, `-EINTR`
+/// once an interrupt ended it and was handed to CPython (see
+/// [`crate::interrupt`]). Nothing else can make a descriptor ready
+/// meanwhile: the guest is the only writer of its pipes, and files and
+/// devices are always ready.
+///
+/// The first wait after an interrupted one answers 0 at once. CPython
+/// retries an interrupted `select.poll` after running the Python signal
+/// handler, and a handler that only schedules work — asyncio's cancels the
+/// main task and wakes its loop through a self-pipe this host cannot make —
+/// must not then wait out the whole timeout. Sleeps and event loops take
+/// such an early answer in their stride; a lone `select.poll` after a
+/// caught `KeyboardInterrupt` may return early once.
+fn wait<T>(
+    caller: &mut Caller<'_, T>,
+    get: CtxGetter<T>,
+    timeout: Option<Duration>,
+) -> wasmtime::Result<i32> {
+    let ctx = get(caller.data_mut());
+    if std::mem::take(&mut ctx.wake_next_wait) {
+        return Ok(0);
+    }
+    let handle = ctx.interrupt.clone();
+    if !handle.wait(timeout) {
+        return Ok(0);
+    }
+    ctx.wake_next_wait = true;
+    let set_interrupt = ctx.handles()?.set_interrupt.clone();
+    if let Some(set_interrupt) = set_interrupt {
+        let signal = handle.take();
+        if signal != 0 {
+            set_interrupt.call(&mut *caller, signal)?;
+        }
+    }
+    Ok(-Errno::EINTR.code())
+}
+
 /// `select` over up to `FD_SETSIZE` descriptors; sets are `[read, write,
-/// except]` pointers (0 for none). Never blocks.
+/// except]` pointers (0 for none). Answers at once; the caller waits.
 fn newselect(vfs: &Vfs, guest: &mut Guest<'_>, nfds: i32, sets: [i32; 3]) -> Result<i32, Errno> {
     if !(0..=FD_SETSIZE).contains(&nfds) {
         return Err(Errno::EINVAL);
@@ -2009,6 +2098,7 @@ mod tests {
             memalign: Some(memalign),
             funcs_on_exit: None,
             fflush: None,
+            set_interrupt: None,
         });
 
         let umask = instance

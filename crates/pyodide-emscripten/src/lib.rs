@@ -35,6 +35,7 @@ mod ffi;
 mod fs;
 mod guest;
 mod heap;
+pub mod interrupt;
 mod libffi;
 mod linker;
 pub mod module_cache;
@@ -42,6 +43,7 @@ mod net;
 mod process;
 pub mod replay_form;
 pub mod resident;
+pub mod sleep_form;
 mod time;
 mod trampoline;
 mod wasi;
@@ -56,6 +58,7 @@ pub use dlopen::{
     restore_got, restore_slot,
 };
 pub use engine::{EngineSettings, MAX_INSTANCES, new_engine};
+pub use interrupt::InterruptHandle;
 pub use linker::{CtxGetter, add_to_linker, define_missing_as_traps};
 pub use module_cache::{ArtifactCheck, CacheOutcome, LoadedModule, ModuleCache, RebuildReason};
 pub use trampoline::CallTrampoline;
@@ -94,6 +97,15 @@ pub enum Error {
         /// The translator's error.
         #[source]
         source: wasm_legacy_eh::Error,
+    },
+    /// Rewriting the module's `emscripten_thread_sleep` failed.
+    #[error("cannot rewrite the sleep function of '{name}'")]
+    SleepForm {
+        /// What was being rewritten (a file name or a label).
+        name: String,
+        /// The rewrite's error.
+        #[source]
+        source: sleep_form::SleepFormError,
     },
     /// wasmtime refused to compile the (translated) module.
     #[error("cannot compile '{name}'")]

@@ -330,10 +330,7 @@ impl ModuleCache {
         wasm: &[u8],
         path: &Path,
     ) -> Result<(Module, ArtifactCheck), Error> {
-        let translated = wasm_legacy_eh::translate(wasm).map_err(|source| Error::Translate {
-            name: name.to_owned(),
-            source,
-        })?;
+        let translated = pipeline(name, wasm)?;
         let module = Module::new(&self.engine, &translated).map_err(|e| Error::Compile {
             name: name.to_owned(),
             source: boxed(e),
@@ -430,10 +427,7 @@ impl ModuleCache {
 
         let wasm = read_input()?;
         let started = Instant::now();
-        let translated = wasm_legacy_eh::translate(&wasm).map_err(|source| Error::Translate {
-            name: name.to_owned(),
-            source,
-        })?;
+        let translated = pipeline(name, &wasm)?;
         let translate = started.elapsed();
         let started = Instant::now();
         let module = Module::new(&self.engine, &translated).map_err(|e| Error::Compile {
@@ -517,6 +511,23 @@ fn streamed_xxh3(mut file: fs::File) -> io::Result<u64> {
             Err(e) => return Err(e),
         }
     }
+}
+
+/// What wasmtime compiles for the input `wasm` (named `name` in errors):
+/// legacy exception handling translated to the standard form, then — in a
+/// main module that has it — `emscripten_thread_sleep` made to wait in
+/// `poll` ([`crate::sleep_form`]). [`crate::engine::PIPELINE_REVISION`]
+/// names this pipeline's output.
+fn pipeline(name: &str, wasm: &[u8]) -> Result<Vec<u8>, Error> {
+    let translated = wasm_legacy_eh::translate(wasm).map_err(|source| Error::Translate {
+        name: name.to_owned(),
+        source,
+    })?;
+    let slept = crate::sleep_form::real_sleep(&translated).map_err(|source| Error::SleepForm {
+        name: name.to_owned(),
+        source,
+    })?;
+    Ok(slept.unwrap_or(translated))
 }
 
 /// Writes `bytes` to a unique temporary file beside `path`, then renames it

@@ -148,10 +148,11 @@ pub(crate) fn add<T: 'static>(linker: &mut Linker<T>, get: CtxGetter<T>) -> wasm
         |_: Caller<'_, T>| 0i32,
     )?;
     linker.func_wrap(ENV, "_Py_emscripten_runtime", |_: Caller<'_, T>| 0i32)?;
+    // CPython asks for a pending signal (see `crate::interrupt`).
     linker.func_wrap(
         ENV,
         "_Py_CheckEmscriptenSignals_Helper",
-        |_: Caller<'_, T>| 0i32,
+        move |mut caller: Caller<'_, T>| get(caller.data_mut()).interrupt.take(),
     )?;
     Ok(())
 }

@@ -147,7 +147,7 @@ pub fn replay_form(wasm: &[u8]) -> Result<Vec<u8>, ReplayFormError> {
     Ok(out)
 }
 
-fn encoded(section: &impl Encode) -> Vec<u8> {
+pub(crate) fn encoded(section: &impl Encode) -> Vec<u8> {
     let mut bytes = Vec::new();
     section.encode(&mut bytes);
     bytes
@@ -186,7 +186,7 @@ fn zeroes_at_base(body: &FunctionBody<'_>, base: u32) -> Result<bool, ReplayForm
 /// Where the section whose contents start at `contents` begins (its id
 /// byte): the contents follow the id and a LEB128 size, whose last byte
 /// has its high bit clear and the ones before it set.
-fn section_start(wasm: &[u8], contents: usize) -> usize {
+pub(crate) fn section_start(wasm: &[u8], contents: usize) -> usize {
     let mut at = contents - 1;
     while wasm[at - 1] & 0x80 != 0 {
         at -= 1;
