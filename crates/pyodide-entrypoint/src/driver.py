@@ -103,7 +103,9 @@ def run(request):
         _flush()
         text = "".join(traceback.format_exception(type(error), error, tb))
         sys.excepthook(type(error), error, tb)
-        return _finish(1, text)
+        # As `python` ends by SIGINT after an uncaught KeyboardInterrupt,
+        # which a shell shows as 130.
+        return _finish(130 if isinstance(error, KeyboardInterrupt) else 1, text)
 
 
 def _flush():

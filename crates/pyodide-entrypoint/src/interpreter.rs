@@ -12,7 +12,10 @@ use pyodide_vfs::{
 use wasmtime::{Store, TypedFunc};
 
 use crate::runtime::{HostState, Runtime, ctx_of};
-use crate::{AddedSlot, Error, LoadOptions, LoadedLibrary, PYTHON_MODULES_GUEST_DIR, Packages};
+use crate::{
+    AddedSlot, Error, InterruptHandle, LoadOptions, LoadedLibrary, PYTHON_MODULES_GUEST_DIR,
+    Packages,
+};
 
 pub(crate) const DRIVER: &str = include_str!("driver.py");
 /// The file name of the driver's code: `<exec>`, as Pyodide's `runPython`
@@ -87,6 +90,16 @@ pub enum RunError {
         /// The traceback text.
         traceback: String,
     },
+    /// An uncaught `KeyboardInterrupt` — from an [`InterruptHandle`] or
+    /// raised by the code —; its traceback was also printed to the guest's
+    /// stderr. `python` ends such a run by `SIGINT` (130 in a shell).
+    ///
+    /// [`InterruptHandle`]: crate::InterruptHandle
+    #[error("interrupted (KeyboardInterrupt)\n{traceback}")]
+    Interrupted {
+        /// The traceback text.
+        traceback: String,
+    },
     /// `SystemExit` with a non-zero status (`sys.exit(0)` is success).
     #[error("Python exited with status {status}")]
     Exit {
@@ -100,10 +113,13 @@ pub enum RunError {
 
 impl RunError {
     /// What `python` would exit with: the `SystemExit` status, 1 after an
-    /// uncaught exception; `None` for a host failure.
+    /// uncaught exception, 130 after an uncaught `KeyboardInterrupt` (the
+    /// status a shell shows for a process ended by `SIGINT`); `None` for a
+    /// host failure.
     pub fn exit_status(&self) -> Option<i32> {
         match self {
             RunError::Exception { .. } => Some(1),
+            RunError::Interrupted { .. } => Some(INTERRUPTED_STATUS),
             RunError::Exit { status } => Some(*status),
             RunError::Host(Error::Exited { status }) => Some(*status),
             RunError::Host(_) => None,
@@ -275,6 +291,19 @@ impl Interpreter {
     /// Python does before the process ends.
     pub fn finish(&mut self) -> Result<(), RunError> {
         self.request("atexit", "", &[])
+    }
+
+    /// A handle that raises `KeyboardInterrupt` in this interpreter from any
+    /// thread (a Ctrl-C handler, a deadline): Python code takes it within
+    /// 50 checks of CPython's eval breaker, and a sleep or a `poll`/`select`
+    /// wait ends at once (within 10 ms). Unless the code catches it, the
+    /// run ends in [`RunError::Interrupted`]; the interpreter stays usable.
+    /// A guest blocked in a host read (stdin) takes it only once the read
+    /// returns. This turns CPython's signal hook on, which costs one host
+    /// call per 50 eval-breaker checks from then on.
+    pub fn interrupt_handle(&mut self) -> Result<InterruptHandle, Error> {
+        self.instance.enable_interrupts(&mut self.store)?;
+        Ok(self.store.data().ctx.interrupt_handle())
     }
 
     /// The guest's file system.
@@ -579,6 +608,9 @@ pub(crate) fn new_store(
     )
 }
 
+/// The status the driver reports an uncaught `KeyboardInterrupt` with.
+const INTERRUPTED_STATUS: i32 = 130;
+
 fn parse_reply(reply: &[u8]) -> Result<(), RunError> {
     let reply = String::from_utf8_lossy(reply);
     let (status, traceback) = reply
@@ -588,6 +620,9 @@ fn parse_reply(reply: &[u8]) -> Result<(), RunError> {
         .parse()
         .map_err(|_| Error::Driver(format!("malformed status {status:?}")))?;
     match (status, traceback) {
+        (INTERRUPTED_STATUS, traceback) if !traceback.is_empty() => Err(RunError::Interrupted {
+            traceback: traceback.to_owned(),
+        }),
         (_, traceback) if !traceback.is_empty() => Err(RunError::Exception {
             traceback: traceback.to_owned(),
         }),

@@ -44,7 +44,9 @@ mod vfs_image;
 
 pub use interpreter::{Interpreter, InterpreterConfig, Mount, RunError};
 pub use packages::{PYTHON_MODULES_GUEST_DIR, Packages};
-pub use pyodide_emscripten::{AddedSlot, EngineSettings, LibraryBases, LoadOptions, LoadedLibrary};
+pub use pyodide_emscripten::{
+    AddedSlot, EngineSettings, InterruptHandle, LibraryBases, LoadOptions, LoadedLibrary,
+};
 pub use pyodide_snapshot::SnapshotError;
 pub use pyodide_vfs::{InputSource, OutputSink, SharedBuffer};
 pub use runtime::{Progress, Runtime, RuntimeOptions};

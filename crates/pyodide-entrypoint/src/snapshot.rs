@@ -549,10 +549,12 @@ fn import(interpreter: &mut Interpreter, name: &str, dir: Option<&str>) -> Resul
     };
     match interpreter.request("exec", &code, &[]) {
         Ok(()) => Ok(()),
-        Err(RunError::Exception { traceback }) => Err(Error::SnapshotImport {
-            module: name.to_owned(),
-            traceback,
-        }),
+        Err(RunError::Exception { traceback } | RunError::Interrupted { traceback }) => {
+            Err(Error::SnapshotImport {
+                module: name.to_owned(),
+                traceback,
+            })
+        }
         Err(RunError::Exit { status }) => Err(Error::SnapshotImport {
             module: name.to_owned(),
             traceback: format!("SystemExit({status})"),
