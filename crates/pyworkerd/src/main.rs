@@ -6,6 +6,7 @@
 //! This crate is the only one that knows about command lines and terminals;
 //! the work is done by `pyodide-entrypoint`. Tests: `tests/cli.rs`.
 
+mod interrupt;
 mod run;
 mod snapshot;
 

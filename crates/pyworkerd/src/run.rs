@@ -20,7 +20,8 @@ use pyodide_packages::wheel::Platform;
 ///
 /// Behaves like `python`: `sys.argv` is set the same way, Python's exit
 /// status is pyworkerd's, an uncaught exception prints its traceback and
-/// exits with 1. The script's directory is mounted read-only at the same
+/// exits with 1, Ctrl-C raises KeyboardInterrupt (press it again to end a
+/// script blocked reading stdin). The script's directory is mounted read-only at the same
 /// path inside the guest so sibling imports work; nothing else of the host
 /// is visible unless mounted with --mount.
 #[derive(Debug, Args)]
@@ -246,23 +247,31 @@ pub(crate) fn run(args: RunArgs) -> Result<u8> {
     let handle = std::thread::Builder::new()
         .name("python".to_owned())
         .stack_size(pyodide_entrypoint::RECOMMENDED_THREAD_STACK)
-        .spawn(move || -> Result<i32> {
+        .spawn(move || -> Result<(i32, bool)> {
             let mut interpreter = start(&runtime, startup, config, terminal)?;
+            crate::interrupt::forward_sigint(interpreter.interrupt_handle()?)?;
             let result = match &target {
                 Target::Code(code) => interpreter.run(code, &rest),
                 Target::Module(module) => interpreter.run_module(module, &rest),
                 Target::File { guest, .. } => interpreter.run_file(guest, &rest),
                 Target::Stdin(source) => interpreter.run_stdin(source, &rest),
             };
+            let mut interrupted = matches!(result, Err(RunError::Interrupted { .. }));
             // Python's own outcome is the exit status; a host failure is an error.
             let status = exit_status(result)?;
-            let at_exit = exit_status(interpreter.finish())?;
-            Ok(if status != 0 { status } else { at_exit })
+            // `atexit` handlers run after a KeyboardInterrupt too.
+            let at_exit = interpreter.finish();
+            interrupted |= matches!(at_exit, Err(RunError::Interrupted { .. }));
+            let at_exit = exit_status(at_exit)?;
+            Ok((if status != 0 { status } else { at_exit }, interrupted))
         })
         .context("cannot start the interpreter thread")?;
-    let status = handle
+    let (status, interrupted) = handle
         .join()
         .map_err(|_| anyhow::anyhow!("the interpreter thread panicked"))??;
+    if interrupted {
+        crate::interrupt::exit_by_sigint();
+    }
     // Like a shell, report statuses modulo 256.
     Ok((status & 0xff) as u8)
 }

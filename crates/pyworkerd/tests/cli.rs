@@ -67,6 +67,74 @@ fn code_argv_and_exit_statuses() {
     );
 }
 
+/// Runs `script` as a file, waits for it to print `ready`, then sends it
+/// `SIGINT` `times` times (a fifth of a second apart); its stdin stays open
+/// and empty meanwhile.
+fn interrupted_run(script: &str, times: usize) -> Output {
+    use std::io::Read;
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("script.py");
+    std::fs::write(&path, script).unwrap();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_pyworkerd"))
+        .args(["run", path.to_str().unwrap()])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start pyworkerd");
+    let mut stdout = child.stdout.take().unwrap();
+    let mut seen = Vec::new();
+    let mut byte = [0u8];
+    while !seen.ends_with(b"ready\n") {
+        assert_eq!(
+            stdout.read(&mut byte).unwrap(),
+            1,
+            "ended before ready: {seen:?}"
+        );
+        seen.push(byte[0]);
+    }
+    let pid = rustix::process::Pid::from_raw(child.id() as i32).unwrap();
+    for _ in 0..times {
+        // Time to get from the `print` into the wait that follows it.
+        std::thread::sleep(std::time::Duration::from_millis(200));
+        rustix::process::kill_process(pid, rustix::process::Signal::INT).unwrap();
+    }
+    stdout.read_to_end(&mut seen).unwrap();
+    let stdin = child.stdin.take();
+    let mut output = child.wait_with_output().unwrap();
+    drop(stdin);
+    output.stdout = seen;
+    output
+}
+
+#[test]
+fn ctrl_c_raises_keyboard_interrupt_and_ends_the_run_by_sigint() {
+    use std::os::unix::process::ExitStatusExt;
+    let output = interrupted_run(
+        "import atexit, time\n\
+         atexit.register(print, 'atexit ran')\n\
+         try:\n    print('ready', flush=True)\n    time.sleep(60)\n\
+         finally:\n    print('finally ran')\n",
+        1,
+    );
+    // As `python`: the traceback, `finally` and `atexit` run, then the
+    // process ends by SIGINT (a shell shows 130).
+    assert_eq!(output.status.signal(), Some(2), "{output:?}");
+    assert_eq!(text(&output.stdout), "ready\nfinally ran\natexit ran\n");
+    let stderr = text(&output.stderr);
+    assert!(stderr.contains("    time.sleep(60)\n"), "{stderr}");
+    assert!(stderr.ends_with("KeyboardInterrupt\n"), "{stderr}");
+}
+
+#[test]
+fn a_second_ctrl_c_ends_a_run_blocked_reading_stdin() {
+    use std::os::unix::process::ExitStatusExt;
+    // A read of the host's stdin cannot take the first interrupt.
+    let output = interrupted_run("print('ready', flush=True)\ninput()\nprint('read')\n", 2);
+    assert_eq!(output.status.signal(), Some(2), "{output:?}");
+    assert_eq!(text(&output.stdout), "ready\n");
+}
+
 #[test]
 fn os_exit_ends_the_run_with_its_status() {
     let output = pyworkerd(
