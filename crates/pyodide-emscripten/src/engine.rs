@@ -17,8 +17,9 @@ use crate::{Error, boxed};
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct EngineSettings {
     /// Largest native stack, in bytes, that wasm frames may use before a
-    /// stack-exhaustion trap (default 128 MiB: C recursion in CPython uses
-    /// far more native stack than shadow stack, see `limit_c_stack`). The
+    /// stack-exhaustion trap (default 16 MiB: C recursion in CPython uses
+    /// far more native stack than shadow stack, so `limit_c_stack` narrows
+    /// what CPython's guard measures until it fires well before this). The
     /// thread running wasm needs more than this.
     pub max_wasm_stack: usize,
     /// Cranelift optimisation: `true` optimises for speed (the default),

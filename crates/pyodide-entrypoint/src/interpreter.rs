@@ -56,7 +56,7 @@ pub struct InterpreterConfig {
     /// How much of the shadow stack CPython's C-recursion guard may use.
     /// Runaway C recursion (a `repr` of a deeply nested list) consumes the
     /// native wasm stack much faster than the shadow stack; with the default
-    /// 1 MiB window and the default 128 MiB wasm stack it raises
+    /// 1 MiB window and the default 16 MiB wasm stack it raises
     /// `RecursionError` long before the wasm stack runs out.
     pub c_stack_window: u32,
     /// Packages installed before Python starts (wheels in site-packages,

@@ -54,9 +54,10 @@ pub use snapshot::{BASELINE_IMPORTS, Snapshot, SnapshotKind, SnapshotRequest, ar
 
 use std::path::PathBuf;
 
-/// Native stack the thread running an interpreter should have: the default
-/// wasm stack limit (128 MiB) plus room for the host's own frames. Only
-/// touched pages cost memory.
+/// Native stack the thread running an interpreter should have: more than
+/// the wasm stack limit (`EngineSettings::max_wasm_stack`, 16 MiB by
+/// default, or a larger one an embedder sets) plus room for the host's own
+/// frames. Only touched pages cost memory.
 pub const RECOMMENDED_THREAD_STACK: usize = 192 << 20;
 
 /// Errors of the runtime.
