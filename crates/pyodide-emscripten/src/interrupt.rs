@@ -19,6 +19,12 @@
 //! to CPython itself (`PyErr_SetInterruptEx`, safe to call at any point: it
 //! only sets flags) and fails with `EINTR`, so Python raises
 //! `KeyboardInterrupt` from the call that waited, as native Python does.
+//!
+//! One difference remains: natively, a `time.sleep` whose `SIGINT` handler
+//! returns without raising (a custom handler, or `SIG_IGN`) sleeps on for
+//! the time left (PEP 475); here that sleep ends early, because Emscripten's
+//! `clock_nanosleep` reports success whenever `emscripten_thread_sleep`
+//! returns.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicI32, Ordering};
