@@ -142,9 +142,7 @@ fn golden(version: &str, name: &str) -> Option<(String, String, i32)> {
 }
 
 fn on_big_stack<R: Send + 'static>(f: impl FnOnce() -> R + Send + 'static) -> R {
-    std::thread::Builder::new()
-        .stack_size(pyodide_entrypoint::RECOMMENDED_THREAD_STACK)
-        .spawn(f)
+    pyodide_entrypoint::spawn_interpreter_thread(f)
         .unwrap()
         .join()
         .unwrap()

@@ -13,9 +13,7 @@ use pyodide_snapshot::sidecar::{decode_sidecar, encode_sidecar};
 /// Runs on a thread with a large stack, as the runtime asks of callers
 /// (making the baseline on first use runs Python).
 fn on_big_stack<R: Send + 'static>(f: impl FnOnce() -> R + Send + 'static) -> R {
-    std::thread::Builder::new()
-        .stack_size(pyodide_entrypoint::RECOMMENDED_THREAD_STACK)
-        .spawn(f)
+    pyodide_entrypoint::spawn_interpreter_thread(f)
         .unwrap()
         .join()
         .unwrap()

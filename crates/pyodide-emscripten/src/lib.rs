@@ -43,6 +43,7 @@ mod net;
 mod process;
 pub mod replay_form;
 pub mod resident;
+mod sections;
 pub mod sleep_form;
 mod time;
 mod trampoline;

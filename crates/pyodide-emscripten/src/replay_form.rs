@@ -16,13 +16,10 @@
 //! exports its memory as [`REPLAY_FORM_EXPORT`], which is how the loader
 //! tells the two apart.
 
-use std::ops::Range;
-
-use wasm_encoder::{DataSection, Encode, ExportKind, ExportSection};
+use wasm_encoder::{DataSection, ExportKind, ExportSection};
 use wasmparser::{DataKind, ExternalKind, FunctionBody, Operator, Parser, Payload, TypeRef};
 
-/// A section's id and encoded contents (size first).
-type Section = (u8, Vec<u8>);
+use crate::sections::{encoded, splice};
 
 /// The export a module in replay form has (its memory).
 pub const REPLAY_FORM_EXPORT: &str = "pyworkerd.replay-form";
@@ -101,7 +98,7 @@ pub fn replay_form(wasm: &[u8]) -> Result<Vec<u8>, ReplayFormError> {
 
     // Rewrite: the export section gains the marker, the start section goes,
     // the data section's segments become passive; the rest is copied.
-    let mut replaced: Vec<(Range<usize>, Option<Section>)> = Vec::new();
+    let mut replaced = Vec::new();
     let mut new_exports = ExportSection::new();
     for export in exports {
         let export = export?;
@@ -115,42 +112,18 @@ pub fn replay_form(wasm: &[u8]) -> Result<Vec<u8>, ReplayFormError> {
         new_exports.export(export.name, kind, export.index);
     }
     new_exports.export(REPLAY_FORM_EXPORT, ExportKind::Memory, 0);
-    replaced.push((
-        section_start(wasm, export_range.start)..export_range.end,
-        Some((EXPORT_SECTION, encoded(&new_exports))),
-    ));
+    replaced.push((export_range, Some((EXPORT_SECTION, encoded(&new_exports)))));
     if let Some((_, range)) = start {
-        replaced.push((section_start(wasm, range.start)..range.end, None));
+        replaced.push((range, None));
     }
     if let Some((reader, Some(range))) = data_section {
         let mut section = DataSection::new();
         for data in reader {
             section.passive(data?.data.iter().copied());
         }
-        replaced.push((
-            section_start(wasm, range.start)..range.end,
-            Some((DATA_SECTION, encoded(&section))),
-        ));
+        replaced.push((range, Some((DATA_SECTION, encoded(&section)))));
     }
-    replaced.sort_by_key(|(range, _)| range.start);
-    let mut out = Vec::with_capacity(wasm.len());
-    let mut copied_to = 0;
-    for (range, section) in replaced {
-        out.extend_from_slice(&wasm[copied_to..range.start]);
-        if let Some((id, bytes)) = section {
-            out.push(id);
-            out.extend_from_slice(&bytes);
-        }
-        copied_to = range.end;
-    }
-    out.extend_from_slice(&wasm[copied_to..]);
-    Ok(out)
-}
-
-pub(crate) fn encoded(section: &impl Encode) -> Vec<u8> {
-    let mut bytes = Vec::new();
-    section.encode(&mut bytes);
-    bytes
+    Ok(splice(wasm, replaced))
 }
 
 /// Whether `body` (no locals) is only `memory.fill(global.get base + a, 0,
@@ -181,17 +154,6 @@ fn zeroes_at_base(body: &FunctionBody<'_>, base: u32) -> Result<bool, ReplayForm
                 ] if *global_index == base
             )
         }))
-}
-
-/// Where the section whose contents start at `contents` begins (its id
-/// byte): the contents follow the id and a LEB128 size, whose last byte
-/// has its high bit clear and the ones before it set.
-pub(crate) fn section_start(wasm: &[u8], contents: usize) -> usize {
-    let mut at = contents - 1;
-    while wasm[at - 1] & 0x80 != 0 {
-        at -= 1;
-    }
-    at - 1
 }
 
 #[cfg(test)]

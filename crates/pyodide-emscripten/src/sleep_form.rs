@@ -21,7 +21,7 @@
 use wasm_encoder::{CodeSection, Function, Instruction, ValType as EncType};
 use wasmparser::{ExternalKind, FuncType, Parser, Payload, TypeRef, ValType};
 
-use crate::replay_form::{encoded, section_start};
+use crate::sections::{encoded, splice};
 
 /// The function whose body is replaced.
 pub const SLEEP_EXPORT: &str = "emscripten_thread_sleep";
@@ -115,13 +115,10 @@ pub fn real_sleep(wasm: &[u8]) -> Result<Option<Vec<u8>>, SleepFormError> {
             section.raw(&wasm[range.clone()]);
         }
     }
-    let start = section_start(wasm, code.start);
-    let mut out = Vec::with_capacity(wasm.len());
-    out.extend_from_slice(&wasm[..start]);
-    out.push(CODE_SECTION);
-    out.extend_from_slice(&encoded(&section));
-    out.extend_from_slice(&wasm[code.end..]);
-    Ok(Some(out))
+    Ok(Some(splice(
+        wasm,
+        vec![(code, Some((CODE_SECTION, encoded(&section))))],
+    )))
 }
 
 /// `emscripten_thread_sleep(ms)`: local 0 is `ms`, 1 the start, 2 what is

@@ -80,13 +80,11 @@ criterion_group!(benches, snapshot);
 /// Wasm frames run on the calling thread's stack: run the benchmarks on a
 /// thread with the recommended stack.
 fn main() {
-    std::thread::Builder::new()
-        .stack_size(pyodide_entrypoint::RECOMMENDED_THREAD_STACK)
-        .spawn(|| {
-            benches();
-            Criterion::default().configure_from_args().final_summary();
-        })
-        .expect("bench thread")
-        .join()
-        .expect("benchmarks panicked");
+    pyodide_entrypoint::spawn_interpreter_thread(|| {
+        benches();
+        Criterion::default().configure_from_args().final_summary();
+    })
+    .expect("bench thread")
+    .join()
+    .expect("benchmarks panicked");
 }

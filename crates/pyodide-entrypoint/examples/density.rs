@@ -31,42 +31,40 @@ fn main() {
     let mut args = std::env::args().skip(1);
     let mode = args.next().unwrap_or_else(|| "restore".to_owned());
     let count: usize = args.next().and_then(|n| n.parse().ok()).unwrap_or(100);
-    std::thread::Builder::new()
-        .stack_size(pyodide_entrypoint::RECOMMENDED_THREAD_STACK)
-        .spawn(move || {
-            let runtime = Runtime::new(RuntimeOptions::default()).expect("runtime");
-            let snapshot = (mode == "restore")
-                .then(|| runtime.baseline_snapshot().expect("baseline snapshot"));
-            let make = || {
-                let mut interpreter = match &snapshot {
-                    Some(snapshot) => {
-                        Interpreter::restore(&runtime, snapshot, InterpreterConfig::default())
-                    }
-                    None => Interpreter::boot(&runtime, InterpreterConfig::default()),
+    pyodide_entrypoint::spawn_interpreter_thread(move || {
+        let runtime = Runtime::new(RuntimeOptions::default()).expect("runtime");
+        let snapshot =
+            (mode == "restore").then(|| runtime.baseline_snapshot().expect("baseline snapshot"));
+        let make = || {
+            let mut interpreter = match &snapshot {
+                Some(snapshot) => {
+                    Interpreter::restore(&runtime, snapshot, InterpreterConfig::default())
                 }
-                .expect("interpreter");
-                interpreter.run("1+1", &[]).expect("1+1");
-                interpreter
-            };
-            let mut alive = vec![make()];
-            let (rss_before, private_before) = memory_kib();
-            let started = Instant::now();
-            for _ in 0..count {
-                alive.push(make());
+                None => Interpreter::boot(&runtime, InterpreterConfig::default()),
             }
-            let seconds = started.elapsed().as_secs_f64();
-            let (rss_after, private_after) = memory_kib();
-            let mut stdout = std::io::stdout().lock();
-            writeln!(
-                stdout,
-                "{{\"mode\":\"{mode}\",\"instances\":{count},\"seconds\":{seconds},\
+            .expect("interpreter");
+            interpreter.run("1+1", &[]).expect("1+1");
+            interpreter
+        };
+        let mut alive = vec![make()];
+        let (rss_before, private_before) = memory_kib();
+        let started = Instant::now();
+        for _ in 0..count {
+            alive.push(make());
+        }
+        let seconds = started.elapsed().as_secs_f64();
+        let (rss_after, private_after) = memory_kib();
+        let mut stdout = std::io::stdout().lock();
+        writeln!(
+            stdout,
+            "{{\"mode\":\"{mode}\",\"instances\":{count},\"seconds\":{seconds},\
                  \"rss_before_kib\":{rss_before},\"rss_after_kib\":{rss_after},\
                  \"private_before_kib\":{private_before},\"private_after_kib\":{private_after}}}"
-            )
-            .expect("stdout");
-            drop(alive);
-        })
-        .expect("thread")
-        .join()
-        .expect("density run panicked");
+        )
+        .expect("stdout");
+        drop(alive);
+    })
+    .expect("thread")
+    .join()
+    .expect("density run panicked");
 }

@@ -330,9 +330,7 @@ mod tests {
     }
 
     fn on_big_stack(f: impl FnOnce() -> TestResult + Send + 'static) -> TestResult {
-        std::thread::Builder::new()
-            .stack_size(crate::RECOMMENDED_THREAD_STACK)
-            .spawn(f)?
+        crate::spawn_interpreter_thread(f)?
             .join()
             .expect("the test thread panicked")
     }

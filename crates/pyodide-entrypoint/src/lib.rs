@@ -60,6 +60,19 @@ use std::path::PathBuf;
 /// frames. Only touched pages cost memory.
 pub const RECOMMENDED_THREAD_STACK: usize = 192 << 20;
 
+/// Starts `f` on a new thread named `python` with
+/// [`RECOMMENDED_THREAD_STACK`], the thread interpreters should be driven
+/// from (wasm frames run on the calling thread's stack). Join the handle for
+/// `f`'s result.
+pub fn spawn_interpreter_thread<R: Send + 'static>(
+    f: impl FnOnce() -> R + Send + 'static,
+) -> std::io::Result<std::thread::JoinHandle<R>> {
+    std::thread::Builder::new()
+        .name("python".to_owned())
+        .stack_size(RECOMMENDED_THREAD_STACK)
+        .spawn(f)
+}
+
 /// Errors of the runtime.
 #[derive(Debug, thiserror::Error)]
 pub enum Error {

@@ -34,9 +34,7 @@ fn boot(version: &str) -> Result<Captured> {
 
 /// Runs on a thread with a large stack, as the runtime asks of callers.
 fn on_big_stack<R: Send + 'static>(f: impl FnOnce() -> R + Send + 'static) -> R {
-    std::thread::Builder::new()
-        .stack_size(pyodide_entrypoint::RECOMMENDED_THREAD_STACK)
-        .spawn(f)
+    pyodide_entrypoint::spawn_interpreter_thread(f)
         .unwrap()
         .join()
         .unwrap()

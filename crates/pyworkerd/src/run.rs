@@ -244,28 +244,25 @@ pub(crate) fn run(args: RunArgs) -> Result<u8> {
         ..Default::default()
     };
     // Wasm frames use this thread's stack: run on one large enough.
-    let handle = std::thread::Builder::new()
-        .name("python".to_owned())
-        .stack_size(pyodide_entrypoint::RECOMMENDED_THREAD_STACK)
-        .spawn(move || -> Result<(i32, bool)> {
-            let mut interpreter = start(&runtime, startup, config, terminal)?;
-            crate::interrupt::forward_sigint(interpreter.interrupt_handle()?)?;
-            let result = match &target {
-                Target::Code(code) => interpreter.run(code, &rest),
-                Target::Module(module) => interpreter.run_module(module, &rest),
-                Target::File { guest, .. } => interpreter.run_file(guest, &rest),
-                Target::Stdin(source) => interpreter.run_stdin(source, &rest),
-            };
-            let mut interrupted = matches!(result, Err(RunError::Interrupted { .. }));
-            // Python's own outcome is the exit status; a host failure is an error.
-            let status = exit_status(result)?;
-            // `atexit` handlers run after a KeyboardInterrupt too.
-            let at_exit = interpreter.finish();
-            interrupted |= matches!(at_exit, Err(RunError::Interrupted { .. }));
-            let at_exit = exit_status(at_exit)?;
-            Ok((if status != 0 { status } else { at_exit }, interrupted))
-        })
-        .context("cannot start the interpreter thread")?;
+    let handle = pyodide_entrypoint::spawn_interpreter_thread(move || -> Result<(i32, bool)> {
+        let mut interpreter = start(&runtime, startup, config, terminal)?;
+        crate::interrupt::forward_sigint(interpreter.interrupt_handle()?)?;
+        let result = match &target {
+            Target::Code(code) => interpreter.run(code, &rest),
+            Target::Module(module) => interpreter.run_module(module, &rest),
+            Target::File { guest, .. } => interpreter.run_file(guest, &rest),
+            Target::Stdin(source) => interpreter.run_stdin(source, &rest),
+        };
+        let mut interrupted = matches!(result, Err(RunError::Interrupted { .. }));
+        // Python's own outcome is the exit status; a host failure is an error.
+        let status = exit_status(result)?;
+        // `atexit` handlers run after a KeyboardInterrupt too.
+        let at_exit = interpreter.finish();
+        interrupted |= matches!(at_exit, Err(RunError::Interrupted { .. }));
+        let at_exit = exit_status(at_exit)?;
+        Ok((if status != 0 { status } else { at_exit }, interrupted))
+    })
+    .context("cannot start the interpreter thread")?;
     let (status, interrupted) = handle
         .join()
         .map_err(|_| anyhow::anyhow!("the interpreter thread panicked"))??;

@@ -135,33 +135,30 @@ pub(crate) fn snapshot(args: SnapshotArgs) -> Result<u8> {
     let output = args.output.clone();
     let from = args.from.clone();
     // Making a snapshot runs Python: on a thread with a large stack.
-    let handle = std::thread::Builder::new()
-        .name("python".to_owned())
-        .stack_size(pyodide_entrypoint::RECOMMENDED_THREAD_STACK)
-        .spawn(move || -> Result<Snapshot> {
-            let base = match (&from, kind) {
-                (Some(file), _) => Some(
-                    Snapshot::load(&runtime, file)
-                        .with_context(|| format!("cannot use snapshot '{}'", file.display()))?,
-                ),
-                (None, SnapshotKind::Baseline) => None,
-                (None, _) => match runtime.baseline_snapshot() {
-                    Ok(base) => Some(base),
-                    Err(error) => {
-                        eprintln!(
-                            "pyworkerd: no baseline snapshot to start from ({}); starting from \
+    let handle = pyodide_entrypoint::spawn_interpreter_thread(move || -> Result<Snapshot> {
+        let base = match (&from, kind) {
+            (Some(file), _) => Some(
+                Snapshot::load(&runtime, file)
+                    .with_context(|| format!("cannot use snapshot '{}'", file.display()))?,
+            ),
+            (None, SnapshotKind::Baseline) => None,
+            (None, _) => match runtime.baseline_snapshot() {
+                Ok(base) => Some(base),
+                Err(error) => {
+                    eprintln!(
+                        "pyworkerd: no baseline snapshot to start from ({}); starting from \
                              scratch",
-                            error_chain(&error)
-                        );
-                        None
-                    }
-                },
-            };
-            runtime
-                .create_snapshot(&request, base.as_ref(), &output)
-                .with_context(|| format!("cannot make the snapshot '{}'", output.display()))
-        })
-        .context("cannot start the interpreter thread")?;
+                        error_chain(&error)
+                    );
+                    None
+                }
+            },
+        };
+        runtime
+            .create_snapshot(&request, base.as_ref(), &output)
+            .with_context(|| format!("cannot make the snapshot '{}'", output.display()))
+    })
+    .context("cannot start the interpreter thread")?;
     let snapshot = handle
         .join()
         .map_err(|_| anyhow::anyhow!("the interpreter thread panicked"))??;
