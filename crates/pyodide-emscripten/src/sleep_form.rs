@@ -36,7 +36,7 @@ pub struct SleepFormError(#[from] wasmparser::BinaryReaderError);
 /// `wasm` with [`SLEEP_EXPORT`] waiting in `poll` (see the module
 /// documentation), or `None` when `wasm` lacks one of the pieces.
 pub fn real_sleep(wasm: &[u8]) -> Result<Option<Vec<u8>>, SleepFormError> {
-    let mut types: Vec<Option<FuncType>> = Vec::new();
+    let mut types: Vec<FuncType> = Vec::new();
     let mut func_types: Vec<u32> = Vec::new();
     let mut imported_funcs = 0u32;
     let mut now = None;
@@ -49,7 +49,7 @@ pub fn real_sleep(wasm: &[u8]) -> Result<Option<Vec<u8>>, SleepFormError> {
         match &payload {
             Payload::TypeSection(reader) => {
                 for ty in reader.clone().into_iter_err_on_gc_types() {
-                    types.push(Some(ty?));
+                    types.push(ty?);
                 }
             }
             Payload::ImportSection(reader) => {
@@ -57,8 +57,8 @@ pub fn real_sleep(wasm: &[u8]) -> Result<Option<Vec<u8>>, SleepFormError> {
                     let import = import?;
                     if let TypeRef::Func(ty) | TypeRef::FuncExact(ty) = import.ty {
                         match (import.module, import.name) {
-                            ("env", "emscripten_get_now") => now = Some((imported_funcs, ty)),
-                            ("env", "__syscall_poll") => poll = Some((imported_funcs, ty)),
+                            ("env", "emscripten_get_now") => now = Some(imported_funcs),
+                            ("env", "__syscall_poll") => poll = Some(imported_funcs),
                             _ => {}
                         }
                         func_types.push(ty);
@@ -86,12 +86,11 @@ pub fn real_sleep(wasm: &[u8]) -> Result<Option<Vec<u8>>, SleepFormError> {
     }
     let signature = |func: u32| {
         let ty = *func_types.get(func as usize)?;
-        let ty = types.get(ty as usize)?.as_ref()?;
+        let ty = types.get(ty as usize)?;
         Some((ty.params().to_vec(), ty.results().to_vec()))
     };
     use ValType::{F64, I32};
-    let (Some((now, _)), Some((poll, _)), Some(sleep), Some(code)) = (now, poll, sleep, code)
-    else {
+    let (Some(now), Some(poll), Some(sleep), Some(code)) = (now, poll, sleep, code) else {
         return Ok(None);
     };
     let wanted = [
